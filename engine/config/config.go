@@ -115,8 +115,8 @@ type Log struct {
 type Source struct {
 	Name       string   `toml:"name"`
 	Path       string   `toml:"path"`
-	Verify     string   `toml:"verify"` // ittybit | standard-webhooks | github | stripe | shopify | hmac
-	Secret     any      `toml:"secret"` // string or list of strings (rotation)
+	Verify     string   `toml:"verify"`      // ittybit | standard-webhooks | github | stripe | shopify | hmac
+	Secret     any      `toml:"secret"`      // string or list of strings (rotation)
 	Event      string   `toml:"event"`       // fixed event name
 	EventField string   `toml:"event_field"` // or: payload path holding the name
 	DeliveryID string   `toml:"delivery_id"` // "header:NAME" | "field:PATH" | "body"
