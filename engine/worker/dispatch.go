@@ -1,0 +1,163 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"golang.org/x/time/rate"
+)
+
+// idlePoll bounds how long the dispatcher sleeps when nothing wakes it:
+// a safety net, not the mechanism (Ready and NextDue are).
+const idlePoll = time.Second
+
+// dispatcher is the single goroutine that leases. It alone owns the
+// running counts and rate limiters, so they need no lock.
+type dispatcher struct {
+	p        *Pool
+	jobs     chan<- engine.Lease
+	finished <-chan string
+
+	running   int
+	perLis    map[string]int
+	limiters  map[string]*limiter
+	lastError time.Time
+}
+
+func newDispatcher(p *Pool, jobs chan<- engine.Lease, finished <-chan string) *dispatcher {
+	return &dispatcher{p: p, jobs: jobs, finished: finished, perLis: map[string]int{}, limiters: map[string]*limiter{}}
+}
+
+func (d *dispatcher) loop(ctx context.Context) {
+	for {
+		leased, wait := d.leaseOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if leased > 0 && d.running < d.p.opts.Workers {
+			continue // there may be more due right now
+		}
+		d.sleep(ctx, wait)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// sleep waits for a finished job, new work, the next due time, or ctx.
+func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) {
+	if wait <= 0 || wait > idlePoll {
+		wait = idlePoll
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case l := <-d.finished:
+		d.release(l)
+	case <-d.p.opts.Queue.Ready():
+	case <-t.C:
+	}
+	// Collect any other completions without blocking.
+	for {
+		select {
+		case l := <-d.finished:
+			d.release(l)
+		default:
+			return
+		}
+	}
+}
+
+func (d *dispatcher) release(listener string) {
+	d.running--
+	d.perLis[listener]--
+}
+
+// leaseOnce leases what the free workers and limits allow and hands it to
+// the workers. It returns how many it leased and how long to wait before
+// looking again if nothing else wakes the dispatcher.
+func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
+	free := d.p.opts.Workers - d.running
+	if free <= 0 {
+		return 0, idlePoll
+	}
+	now := d.p.opts.Now()
+	quota, rateWait := d.quota(free, now)
+	if len(quota) == 0 {
+		return 0, rateWait
+	}
+	leases, err := d.p.opts.Queue.Lease(ctx, free, quota)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) && now.Sub(d.lastError) > 10*time.Second {
+			d.p.opts.Logger.Error("lease jobs", "err", err)
+			d.lastError = now
+		}
+		return 0, time.Second
+	}
+	for _, l := range leases {
+		if lim := d.limiters[l.Job.Listener]; lim != nil {
+			lim.lim.AllowN(now, 1)
+		}
+		d.running++
+		d.perLis[l.Job.Listener]++
+		d.jobs <- l // buffered to Workers: never blocks while running < Workers
+	}
+	wait := idlePoll
+	if next := d.p.opts.Queue.NextDue(); !next.IsZero() {
+		wait = next.Sub(now)
+		if wait <= 0 {
+			// Due but not leased: held back by a concurrency or rate limit.
+			wait = idlePoll
+		}
+	}
+	if rateWait > 0 && rateWait < wait {
+		wait = rateWait
+	}
+	return len(leases), wait
+}
+
+// quota computes, per current listener, how many jobs may start now.
+func (d *dispatcher) quota(free int, now time.Time) (map[string]engine.Quota, time.Duration) {
+	routes := d.p.opts.Routes()
+	if routes == nil {
+		return nil, idlePoll
+	}
+	quota := make(map[string]engine.Quota, len(routes.Listeners))
+	var rateWait time.Duration
+	for _, l := range routes.Listeners {
+		n := free
+		if l.Concurrency > 0 {
+			n = min(n, l.Concurrency-d.perLis[l.Name])
+		}
+		if !l.Rate.IsZero() {
+			lim := d.limiter(l)
+			tokens := int(lim.lim.TokensAt(now))
+			if tokens < 1 {
+				r := lim.lim.ReserveN(now, 1)
+				w := r.DelayFrom(now)
+				r.CancelAt(now)
+				if rateWait == 0 || w < rateWait {
+					rateWait = w
+				}
+			}
+			n = min(n, tokens)
+		}
+		if n > 0 {
+			quota[l.Name] = engine.Quota{Max: n, LeaseFor: l.Timeout + d.p.opts.LeaseGrace}
+		}
+	}
+	return quota, rateWait
+}
+
+func (d *dispatcher) limiter(l *engine.Listener) *limiter {
+	lim := d.limiters[l.Name]
+	if lim == nil || lim.rate != l.Rate {
+		every := rate.Every(l.Rate.Per / time.Duration(l.Rate.N))
+		lim = &limiter{rate: l.Rate, lim: rate.NewLimiter(every, l.Rate.N)}
+		d.limiters[l.Name] = lim
+	}
+	return lim
+}

@@ -1,0 +1,229 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"golang.org/x/time/rate"
+)
+
+// Runner runs one attempt of a listener's script.
+type Runner interface {
+	// Run returns nil when the listener finished, *engine.SnoozeError or
+	// *engine.CancelError when the script asked for them, an error
+	// wrapping ctx.Err() when ctx ended first, and any other error when
+	// the script threw. Errors with a StackTrace() string method carry the
+	// script's stack into the job's record.
+	Run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error
+}
+
+// Options configures a Pool.
+type Options struct {
+	Queue   engine.Leaser
+	Routes  func() *engine.Routes // the current listeners (swapped on reload)
+	Runner  Runner
+	Workers int
+	Logger  *slog.Logger
+	// Observe, if set, is told each attempt's outcome and duration.
+	Observe func(listener string, o engine.Outcome, d time.Duration)
+	// LeaseGrace is added to a listener's timeout to get its lease.
+	LeaseGrace time.Duration
+	// Now is for tests.
+	Now func() time.Time
+}
+
+// Pool leases and runs jobs until stopped.
+type Pool struct {
+	opts Options
+
+	// runCtx is every attempt's parent: cancelled when Stop's deadline
+	// passes, interrupting whatever still runs.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
+	stopLease context.CancelFunc
+	done      chan struct{} // closed when the dispatcher and workers exit
+	startOnce sync.Once
+	stopOnce  sync.Once
+}
+
+// New returns a Pool; Start begins leasing.
+func New(opts Options) *Pool {
+	if opts.Workers < 1 {
+		opts.Workers = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.LeaseGrace == 0 {
+		opts.LeaseGrace = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, done: make(chan struct{})}
+}
+
+// Start launches the dispatcher and the workers. ctx bounds leasing only:
+// when it ends the pool stops taking jobs, as with Stop.
+func (p *Pool) Start(ctx context.Context) {
+	p.startOnce.Do(func() {
+		leaseCtx, cancel := context.WithCancel(ctx)
+		p.stopLease = cancel
+		jobs := make(chan engine.Lease, p.opts.Workers)
+		finished := make(chan string, p.opts.Workers)
+		var wg sync.WaitGroup
+		for range p.opts.Workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for lease := range jobs {
+					p.execute(lease)
+					finished <- lease.Job.Listener
+				}
+			}()
+		}
+		go func() {
+			d := newDispatcher(p, jobs, finished)
+			d.loop(leaseCtx)
+			close(jobs)
+			// Drain completions so workers never block while finishing.
+			go func() {
+				for range finished {
+				}
+			}()
+			wg.Wait()
+			close(finished)
+			close(p.done)
+		}()
+	})
+}
+
+// Stop stops leasing, waits for running jobs until ctx ends, then
+// interrupts them and waits for their outcome to be recorded. Safe to call
+// more than once, and before Start.
+func (p *Pool) Stop(ctx context.Context) error {
+	var err error
+	p.stopOnce.Do(func() {
+		started := false
+		p.startOnce.Do(func() { close(p.done) }) // never started: nothing to wait for
+		if p.stopLease != nil {
+			started = true
+			p.stopLease()
+		}
+		if !started {
+			p.cancelRun()
+			return
+		}
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("stop workers: %w; interrupting running jobs", ctx.Err())
+			p.cancelRun()
+			<-p.done
+		}
+		p.cancelRun()
+	})
+	return err
+}
+
+// execute runs one attempt and records its outcome.
+func (p *Pool) execute(lease engine.Lease) {
+	job := lease.Job
+	log := p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
+	l := p.opts.Routes().Listener(job.Listener)
+	if l == nil {
+		// Removed by a reload after the lease: keep the job for when it returns.
+		p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
+			RunAt: p.opts.Now().Add(time.Minute)}, 0)
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, l.Timeout)
+	defer cancel()
+	inv := &engine.Invocation{Ctx: ctx, Event: lease.Event, Job: &job, Logger: log}
+	start := time.Now()
+	err := p.opts.Runner.Run(ctx, l, inv)
+	elapsed := time.Since(start)
+	res := p.outcome(l, &job, err, ctx)
+	switch res.Outcome {
+	case engine.Succeeded:
+		log.Debug("job done", "took", elapsed)
+	case engine.Snoozed:
+		log.Info("job snoozed", "until", res.RunAt, "reason", err)
+	case engine.Retry:
+		log.Warn("job attempt failed", "err", res.Err.Message, "retry_at", res.RunAt, "tries", job.MaxTries)
+	case engine.Failed:
+		log.Error("job failed", "err", res.Err.Message, "kind", res.Err.Kind, "tries", job.MaxTries)
+	}
+	p.finish(log, job.Listener, res, elapsed)
+}
+
+// outcome maps a Run error to what the queue should do with the job.
+func (p *Pool) outcome(l *engine.Listener, job *engine.Job, err error, ctx context.Context) engine.Result {
+	now := p.opts.Now()
+	res := engine.Result{JobID: job.ID, Attempt: job.Attempt}
+	if err == nil {
+		res.Outcome = engine.Succeeded
+		return res
+	}
+	var snooze *engine.SnoozeError
+	var cancelled *engine.CancelError
+	jobErr := &engine.JobError{Attempt: job.Attempt, At: now, Kind: "error", Message: err.Error()}
+	var st interface{ StackTrace() string }
+	if errors.As(err, &st) {
+		jobErr.Stack = st.StackTrace()
+	}
+	switch {
+	case errors.As(err, &snooze):
+		res.Outcome, res.RunAt = engine.Snoozed, now.Add(snooze.After)
+		return res
+	case p.runCtx.Err() != nil:
+		// Interrupted by shutdown: not the listener's fault, not an attempt.
+		res.Outcome, res.RunAt = engine.Snoozed, now
+		return res
+	case errors.As(err, &cancelled):
+		jobErr.Kind = "cancel"
+		res.Outcome, res.Err = engine.Failed, jobErr
+		return res
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		jobErr.Kind = "timeout"
+		jobErr.Message = fmt.Sprintf("listener timed out after %s", l.Timeout)
+	}
+	res.Err = jobErr
+	if job.Attempt >= job.MaxTries {
+		res.Outcome = engine.Failed
+		return res
+	}
+	res.Outcome, res.RunAt = engine.Retry, now.Add(l.Backoff.After(job.Attempt))
+	return res
+}
+
+func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, elapsed time.Duration) {
+	// Recording the outcome must survive shutdown's interrupt.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.opts.Queue.Finish(ctx, res); err != nil {
+		if errors.Is(err, engine.ErrLeaseLost) {
+			log.Warn("job outcome discarded: lease was taken back", "outcome", res.Outcome)
+			return
+		}
+		log.Error("record job outcome", "err", err)
+		return
+	}
+	if p.opts.Observe != nil {
+		p.opts.Observe(listener, res.Outcome, elapsed)
+	}
+}
+
+// limiter pairs a listener's rate with its token bucket so a reload that
+// changes the rate gets a new bucket.
+type limiter struct {
+	rate engine.Rate
+	lim  *rate.Limiter
+}
