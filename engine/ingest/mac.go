@@ -1,0 +1,36 @@
+package ingest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+)
+
+// macOf returns HMAC(key, parts...) with the hash newHash builds.
+func macOf(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
+	m := hmac.New(newHash, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// sha256MAC is macOf with SHA-256, the hash every named scheme uses.
+func sha256MAC(key []byte, parts ...[]byte) []byte {
+	return macOf(sha256.New, key, parts...)
+}
+
+// anyKeyMatches reports whether got equals the MAC under any key
+// (rotation), comparing in constant time.
+func anyKeyMatches(keys [][]byte, got []byte, mac func(key []byte) []byte) bool {
+	if len(got) == 0 {
+		return false
+	}
+	ok := false
+	for _, k := range keys {
+		if hmac.Equal(mac(k), got) {
+			ok = true
+		}
+	}
+	return ok
+}
