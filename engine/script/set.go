@@ -1,0 +1,96 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/switchboard/switchboard/engine"
+)
+
+// Set is an immutable map from listener name to its compiled script. A
+// reload builds a new Set and swaps it in whole.
+type Set struct {
+	scripts map[string]*Script
+}
+
+// Build compiles every listener's script. A script of prev whose input
+// files are all unchanged is reused as is (keeping its warm runtimes);
+// listeners sharing an entry file share one Script. When any script fails,
+// Build returns every compile error joined (each "file:line:col: message")
+// and no Set, so the caller keeps the old one.
+func Build(routes *engine.Routes, prev *Set) (*Set, error) {
+	set := &Set{scripts: map[string]*Script{}}
+	byPath := map[string]*Script{} // this build's scripts by entry path
+	reuse := map[string]*Script{}  // prev's scripts by entry path
+	if prev != nil {
+		for _, s := range prev.scripts {
+			reuse[s.Path] = s
+		}
+	}
+	var errs []error
+	if routes != nil {
+		for _, l := range routes.Listeners {
+			s, err := buildOne(l.Script, byPath, reuse)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			set.scripts[l.Name] = s
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return set, nil
+}
+
+func buildOne(path string, byPath, reuse map[string]*Script) (*Script, error) {
+	if s, ok := byPath[path]; ok {
+		return s, nil
+	}
+	if old, ok := reuse[path]; ok && !old.Changed() {
+		byPath[path] = old
+		return old, nil
+	}
+	s, err := Compile(path)
+	if err != nil {
+		return nil, err
+	}
+	byPath[path] = s
+	return s, nil
+}
+
+// Script returns the listener's script, or nil.
+func (s *Set) Script(listener string) *Script {
+	if s == nil {
+		return nil
+	}
+	return s.scripts[listener]
+}
+
+// Len returns the number of listeners in the set.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.scripts)
+}
+
+// Runner runs listeners with the scripts of the current Set: the worker
+// pool's Runner.
+type Runner struct {
+	Engine *Engine
+	// Scripts returns the current set (swapped on reload).
+	Scripts func() *Set
+}
+
+// Run runs l's script from the current set; see Engine.Run for the
+// errors it returns.
+func (r *Runner) Run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
+	s := r.Scripts().Script(l.Name)
+	if s == nil {
+		return fmt.Errorf("run listener %s: no compiled script", l.Name)
+	}
+	return r.Engine.Run(ctx, s, inv)
+}

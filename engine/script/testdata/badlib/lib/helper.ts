@@ -1,0 +1,4 @@
+export function helper(): number {
+  let n: number = 1;
+  return n +* 2;
+}

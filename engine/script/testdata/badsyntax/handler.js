@@ -1,0 +1,3 @@
+export default function handle(event) {
+  const x = ;
+}

@@ -1,0 +1,3 @@
+export function formatMeta(payload) {
+  return `${payload.id}:${payload.width}x${payload.height}`;
+}
