@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/admin"
+	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/host/db"
+	"github.com/switchboard/switchboard/engine/host/emit"
+	hosthttp "github.com/switchboard/switchboard/engine/host/http"
+	"github.com/switchboard/switchboard/engine/host/ittybit"
+	"github.com/switchboard/switchboard/engine/host/kv"
+	"github.com/switchboard/switchboard/engine/host/mail"
+	"github.com/switchboard/switchboard/engine/ingest"
+	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/store"
+	"github.com/switchboard/switchboard/engine/worker"
+)
+
+// App is one running switchboard: every component, wired. Open builds it,
+// Run serves until ctx ends, Close tears it down in reverse.
+type App struct {
+	cfg    *config.Config
+	logger *slog.Logger
+
+	queue   *store.Queue
+	appDB   *db.DB
+	router  *engine.Router
+	engine  *script.Engine
+	scripts atomic.Pointer[script.Set]
+	pool    *worker.Pool
+	ingest  *ingest.Server
+	admin   *admin.Server
+	metrics *admin.Metrics
+
+	// Addresses actually bound (useful with port 0 in tests); set before
+	// Ready is closed.
+	PublicAddr net.Addr
+	AdminAddr  net.Addr
+	Ready      chan struct{}
+
+	reloadMu sync.Mutex
+	status   atomic.Pointer[admin.ReloadStatus]
+	// pending is the last config reloaded, for reporting which of its
+	// changes need a restart (cfg stays the one the process started with).
+	pending *config.Config
+
+	closeOnce sync.Once
+	closers   []func(context.Context) error // run in reverse by Close
+}
+
+// Open builds every component from cfg. It binds nothing yet.
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: logger, metrics: admin.NewMetrics(), Ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+	dataDir := cfg.Resolve(cfg.Storage.Dir)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create storage dir: %w", err)
+	}
+	a.queue, err = store.Open(store.Options{
+		Path:         filepath.Join(dataDir, "queue.db"),
+		DedupeWindow: cfg.Queue.DedupeWindow.D(),
+		Retention:    cfg.Queue.Retention.D(),
+		MaxDepth:     cfg.Queue.MaxDepth,
+		CrashLimit:   cfg.Queue.CrashLimit,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.queue.Close)
+
+	routes, err := cfg.Routes()
+	if err != nil {
+		return nil, err
+	}
+	set, err := script.Build(routes, nil)
+	if err != nil {
+		return nil, fmt.Errorf("compile scripts: %w", err)
+	}
+	a.scripts.Store(set)
+	a.router = engine.NewRouter(a.queue, routes)
+
+	modules, err := a.openModules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.engine = script.NewEngine(modules, script.Options{Logger: logger})
+
+	a.pool = worker.New(worker.Options{
+		Queue:   a.queue,
+		Routes:  a.router.Routes,
+		Runner:  &script.Runner{Engine: a.engine, Scripts: a.scripts.Load},
+		Workers: cfg.Queue.Workers,
+		Logger:  logger,
+		Observe: a.metrics.ObserveJob,
+	})
+	a.closers = append(a.closers, a.pool.Stop)
+
+	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, a.router, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.ingest.Observe = a.metrics.ObserveWebhook
+	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(routes)})
+	return a, nil
+}
+
+// openModules opens the host bindings scripts import from "switchboard".
+func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
+	cfg := a.cfg
+	var err error
+	a.appDB, err = db.Open(ctx, cfg.Database, cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return a.appDB.Close() })
+	web, err := hosthttp.New(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := mail.New(cfg.Mail, cfg.Dir, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	return []engine.Module{
+		a.appDB,
+		web,
+		mailer,
+		ittybit.New(cfg.Ittybit, web.Client()),
+		kv.New(a.queue),
+		emit.New(a.router),
+	}, nil
+}
+
+// Run binds the listeners, starts the workers and the watcher, and serves
+// until ctx ends; then it shuts down gracefully (see Close).
+func (a *App) Run(ctx context.Context) error {
+	pub, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Server.Listen, err)
+	}
+	a.PublicAddr = pub.Addr()
+	errc := make(chan error, 2)
+	go func() { errc <- a.ingest.Serve(pub) }()
+	a.closers = append(a.closers, a.ingest.Shutdown)
+
+	if a.cfg.Admin.Listen != "" {
+		if err := a.startAdmin(errc); err != nil {
+			return err
+		}
+	}
+	a.pool.Start(ctx)
+	if err := a.watch(ctx); err != nil {
+		return err
+	}
+	close(a.Ready)
+	a.logger.Info("switchboard serving", "webhooks", a.PublicAddr.String(), "admin", addrString(a.AdminAddr),
+		"listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+func (a *App) startAdmin(errc chan<- error) error {
+	token := a.cfg.Admin.Token.Reveal()
+	if token == "" {
+		var err error
+		if token, err = writeTokenFile(a.cfg); err != nil {
+			return err
+		}
+	}
+	srv, err := admin.New(admin.Options{
+		Token:   token,
+		Store:   a.queue,
+		Metrics: a.metrics,
+		Replay:  a.replay,
+		Status:  func() admin.ReloadStatus { return *a.status.Load() },
+		Routes:  a.router.Routes,
+		Logger:  a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Admin.Listen)
+	if err != nil {
+		return fmt.Errorf("listen admin %s: %w", a.cfg.Admin.Listen, err)
+	}
+	a.admin, a.AdminAddr = srv, ln.Addr()
+	go func() { errc <- srv.Serve(ln) }()
+	a.closers = append(a.closers, srv.Shutdown)
+	return nil
+}
+
+// replay gives a stored event one new job per listener that hears it now.
+func (a *App) replay(ctx context.Context, eventID string) ([]string, error) {
+	ev, _, err := a.queue.GetEvent(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := decodePayload(ev.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", eventID, err)
+	}
+	jobs := a.router.Routes().Match(ev.Name, payload, time.Now())
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("replay %s: no current listener hears %q", eventID, ev.Name)
+	}
+	return a.queue.AddJobs(ctx, eventID, jobs)
+}
+
+// Close stops in reverse order of start: HTTP stops accepting, workers
+// stop leasing and finish (interrupted when ctx ends), then the store
+// closes. Safe to call more than once.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	a.closeOnce.Do(func() {
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			if err := a.closers[i](ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// writeTokenFile makes a random admin token for this run and writes it
+// where the CLI on this machine looks (0600: only this user can read it).
+func writeTokenFile(cfg *config.Config) (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(b)
+	path := tokenFile(cfg)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return token, nil
+}
+
+func tokenFile(cfg *config.Config) string {
+	return filepath.Join(cfg.Resolve(cfg.Storage.Dir), "admin.token")
+}
+
+func listenerNames(r *engine.Routes) []string {
+	var names []string
+	for _, l := range r.Listeners {
+		names = append(names, l.Name)
+	}
+	return names
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}

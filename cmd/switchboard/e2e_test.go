@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/host/db"
+	"github.com/switchboard/switchboard/engine/ingest"
+)
+
+const testSecret = "whsec-test-secret"
+
+// fakeIttybit stands in for api.ittybit.com: it records requests and
+// answers POST /tasks with a new pending image task.
+type fakeIttybit struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []apiRequest
+}
+
+type apiRequest struct {
+	Method, Path, Auth, IdempotencyKey string
+	Body                               map[string]any
+}
+
+func newFakeIttybit(t *testing.T) *fakeIttybit {
+	f := &fakeIttybit{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.mu.Lock()
+		f.requests = append(f.requests, apiRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
+		n := len(f.requests)
+		f.mu.Unlock()
+		if r.Method != http.MethodPost || r.URL.Path != "/tasks" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"kind":"not_found","message":"no such route"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"task_thumb_%d","object":"task","kind":"image","status":"pending"}`, n)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeIttybit) Requests() []apiRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]apiRequest(nil), f.requests...)
+}
+
+// testConfig writes a config for a temp dir that uses the shipped scripts.
+func testConfig(t *testing.T, apiURL string, extra string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	scripts, err := filepath.Abs("../../scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`
+[server]
+listen = "127.0.0.1:0"
+shutdown_timeout = "5s"
+[admin]
+listen = "127.0.0.1:0"
+token = "admin-test-token"
+[storage]
+dir = "data"
+[queue]
+workers = 4
+[defaults]
+backoff = ["50ms"]
+timeout = "10s"
+[database]
+driver = "sqlite"
+dsn = "data/app.db"
+[mail]
+transport = "file"
+from = "Media <media@example.com>"
+dir = "data/mail"
+[http]
+allow_cidrs = ["127.0.0.0/8"]
+[ittybit]
+api_key = "test-api-key"
+base_url = %q
+[log]
+level = "warn"
+
+[[sources]]
+name = "ittybit"
+path = "/webhooks/ittybit"
+verify = "ittybit"
+secret = "${ITTYBIT_WEBHOOK_SECRET}"
+event = "media.processed"
+
+[[listeners]]
+name = "update_media_record"
+script = %q
+on = ["media.processed"]
+
+[[listeners]]
+name = "generate_thumbnail"
+script = %q
+on = ["media.processed"]
+
+[[listeners]]
+name = "notify_user"
+script = %q
+on = ["media.processed"]
+%s`, apiURL,
+		filepath.Join(scripts, "update_media_record.js"),
+		filepath.Join(scripts, "generate_thumbnail.js"),
+		filepath.Join(scripts, "notify_user.js"), extra)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ITTYBIT_WEBHOOK_SECRET", testSecret)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startApp opens the app database with the demo schema, starts the
+// router, and stops it when the test ends.
+func startApp(t *testing.T, cfg *config.Config) *App {
+	t.Helper()
+	ctx := context.Background()
+	if err := os.MkdirAll(cfg.Resolve("data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initAppDB(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	// Media for the other fixtures (the seed has task_demo_video).
+	for _, task := range []string{"task_demo_video_2", "task_demo_broken"} {
+		if _, err := d.SQL().ExecContext(ctx, "INSERT INTO media (user_id, task_id, status) VALUES (1, ?, 'processing')", task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	app, err := Open(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	select {
+	case <-app.Ready:
+	case err := <-done:
+		t.Fatalf("app stopped before it was ready: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancelClose()
+		if err := app.Close(closeCtx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return app
+}
+
+// post signs body as the source would (unless sign is false) and posts it.
+func post(t *testing.T, app *App, body []byte, sign bool) (int, map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+app.PublicAddr.String()+"/webhooks/ittybit", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if sign {
+		headers, err := ingest.Sign(app.cfg.Sources[0], body, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+	} else {
+		req.Header.Set("Ittybit-Signature", strings.Repeat("ab", 32))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../../testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// waitIdle waits until no job is pending or running.
+func waitIdle(t *testing.T, app *App) engine.Stats {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := app.queue.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.States[engine.JobPending] == 0 && st.States[engine.JobRunning] == 0 {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs still pending/running after 30s: %+v", st.States)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func queryRow(t *testing.T, app *App, query string, args ...any) map[string]any {
+	t.Helper()
+	rows, err := queryRows(context.Background(), app.appDB.SQL(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatalf("no row for %s %v", query, args)
+	}
+	return rows[0]
+}
+
+// TestEndToEnd_IttybitFlow is the Laravel guide's flow, closed: both
+// payload shapes, a failed task, a forged delivery, a redelivery, and the
+// thumbnail task's own webhook.
+func TestEndToEnd_IttybitFlow(t *testing.T) {
+	api := newFakeIttybit(t)
+	app := startApp(t, testConfig(t, api.URL, ""))
+	ctx := context.Background()
+
+	for _, name := range []string{"ittybit_task_completed.json", "ittybit_event_succeeded.json", "ittybit_task_failed.json"} {
+		code, out := post(t, app, fixture(t, name), true)
+		if code != http.StatusOK || out["status"] != "ok" || out["event"] == "" {
+			t.Fatalf("%s: got %d %v, want 200 ok with an event id", name, code, out)
+		}
+	}
+
+	// A forged delivery is refused and stores nothing.
+	before, err := app.queue.ListEvents(ctx, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, app, fixture(t, "ittybit_task_completed.json"), false); code != http.StatusUnauthorized {
+		t.Fatalf("bad signature: got %d, want 401", code)
+	}
+	after, _ := app.queue.ListEvents(ctx, 100, "")
+	if len(after) != len(before) {
+		t.Fatalf("a 401 stored an event: %d events before, %d after", len(before), len(after))
+	}
+
+	// A redelivery of the envelope (same evt_ id) is acknowledged, not re-run.
+	if code, out := post(t, app, fixture(t, "ittybit_event_succeeded.json"), true); code != 200 || out["status"] != "duplicate" {
+		t.Fatalf("redelivery: got %d %v, want 200 duplicate", code, out)
+	}
+
+	waitIdle(t, app)
+
+	// update_media_record: both shapes recorded, the failure too.
+	m1 := queryRow(t, app, "SELECT status, output_url, metadata, thumbnail_task_id FROM media WHERE task_id = ?", "task_demo_video")
+	if m1["status"] != "completed" || m1["output_url"] != "https://cdn.ittybit.com/demo/video.mp4" {
+		t.Fatalf("legacy media row = %v", m1)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal([]byte(m1["metadata"].(string)), &meta); err != nil {
+		t.Fatalf("metadata %q: %v", m1["metadata"], err)
+	}
+	if meta["duration"] != 42.5 || meta["width"] != 1920.0 || meta["height"] != 1080.0 || meta["format"] != "mp4" {
+		t.Fatalf("metadata = %v", meta)
+	}
+	m2 := queryRow(t, app, "SELECT status, output_url FROM media WHERE task_id = ?", "task_demo_video_2")
+	if m2["status"] != "completed" || m2["output_url"] != "https://cdn.ittybit.com/demo/video-2.mp4" {
+		t.Fatalf("envelope media row = %v", m2)
+	}
+	if m3 := queryRow(t, app, "SELECT status FROM media WHERE task_id = ?", "task_demo_broken"); m3["status"] != "failed" {
+		t.Fatalf("failed task's media row = %v", m3)
+	}
+
+	// generate_thumbnail: one API call per successful video, authenticated,
+	// with a distinct idempotency key, asking for the guide's thumbnail.
+	reqs := api.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("ittybit API got %d requests, want 2: %+v", len(reqs), reqs)
+	}
+	keys := map[string]bool{}
+	thumbFor := map[string]string{}
+	for i, r := range reqs {
+		if r.Method != "POST" || r.Path != "/tasks" || r.Auth != "Bearer test-api-key" || r.IdempotencyKey == "" {
+			t.Fatalf("request %d = %+v", i, r)
+		}
+		keys[r.IdempotencyKey] = true
+		b := r.Body
+		if b["kind"] != "image" || b["start"] != 2.0 || b["width"] != 640.0 || b["format"] != "webp" {
+			t.Fatalf("request %d body = %v", i, b)
+		}
+		thumbFor[b["url"].(string)] = fmt.Sprintf("task_thumb_%d", i+1)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("idempotency keys not distinct per job: %v", keys)
+	}
+	if got := m1["thumbnail_task_id"]; got != thumbFor["https://cdn.ittybit.com/demo/video.mp4"] {
+		t.Fatalf("thumbnail_task_id = %v, want %v", got, thumbFor)
+	}
+
+	// notify_user: one mail per successful media, to its owner.
+	mails, _ := filepath.Glob(filepath.Join(app.cfg.Resolve("data/mail"), "*.eml"))
+	if len(mails) != 2 {
+		t.Fatalf("got %d mail files, want 2: %v", len(mails), mails)
+	}
+	for _, path := range mails {
+		b, _ := os.ReadFile(path)
+		msg := string(b)
+		if !strings.Contains(msg, "ada@example.com") || !strings.Contains(msg, "Subject: Your video is ready") || !strings.Contains(msg, "media #") {
+			t.Fatalf("mail %s:\n%s", path, msg)
+		}
+	}
+
+	// The cycle closes: the thumbnail task's own webhook records its URL.
+	thumb := fixture(t, "ittybit_thumbnail_completed.json")
+	thumb = bytes.ReplaceAll(thumb, []byte("task_demo_thumb"), []byte(m1["thumbnail_task_id"].(string)))
+	if code, out := post(t, app, thumb, true); code != 200 || out["status"] != "ok" {
+		t.Fatalf("thumbnail webhook: %d %v", code, out)
+	}
+	st := waitIdle(t, app)
+	if got := queryRow(t, app, "SELECT thumbnail_url FROM media WHERE task_id = ?", "task_demo_video"); got["thumbnail_url"] != "https://cdn.ittybit.com/demo/thumb.webp" {
+		t.Fatalf("thumbnail_url = %v", got)
+	}
+	if len(api.Requests()) != 2 {
+		t.Fatalf("the thumbnail's webhook asked for another thumbnail: %d API requests", len(api.Requests()))
+	}
+	if mails, _ := filepath.Glob(filepath.Join(app.cfg.Resolve("data/mail"), "*.eml")); len(mails) != 2 {
+		t.Fatalf("the thumbnail's webhook sent mail: %d files", len(mails))
+	}
+	if st.States[engine.JobFailed] != 0 {
+		failed, _ := app.queue.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed})
+		t.Fatalf("failed jobs: %+v", failed)
+	}
+}

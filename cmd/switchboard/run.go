@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/host/db"
+	"github.com/switchboard/switchboard/engine/host/emit"
+	hosthttp "github.com/switchboard/switchboard/engine/host/http"
+	"github.com/switchboard/switchboard/engine/host/ittybit"
+	"github.com/switchboard/switchboard/engine/host/kv"
+	"github.com/switchboard/switchboard/engine/host/mail"
+	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/store"
+)
+
+// cmdRun runs one listener once, in this process, on a payload file. With
+// --dry-run every side effect (db writes, http, mail, ittybit, kv writes,
+// emit) is printed instead of done; db reads still run. Exits non-zero if
+// the script throws.
+func cmdRun(ctx context.Context, args []string, w io.Writer) error {
+	f := newFlags("run")
+	dry := f.Bool("dry-run", false, "record db/http/mail/ittybit/kv/emit calls instead of making them")
+	eventName := f.String("event", "", "event name (default: the listener's first `on` name)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return fmt.Errorf("%w: run [--dry-run] LISTENER PAYLOAD.json", errUsage)
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return err
+	}
+	routes, err := cfg.Routes()
+	if err != nil {
+		return err
+	}
+	l := routes.Listener(pos[0])
+	if l == nil {
+		return fmt.Errorf("no listener named %q (have: %s)", pos[0], strings.Join(listenerNames(routes), ", "))
+	}
+	payload, err := os.ReadFile(pos[1])
+	if err != nil {
+		return err
+	}
+	if !json.Valid(payload) {
+		return fmt.Errorf("%s is not JSON", pos[1])
+	}
+	s, err := script.Compile(l.Script)
+	if err != nil {
+		return err
+	}
+	name := *eventName
+	if name == "" {
+		name = l.On[0]
+	}
+	now := time.Now()
+	ev := &engine.Event{ID: fmt.Sprintf("run_%d", now.UnixNano()), Name: name, Source: "run", ReceivedAt: now, Payload: payload}
+	job := &engine.Job{ID: ev.ID + "_" + l.Name, EventID: ev.ID, Listener: l.Name, State: engine.JobRunning, Attempt: 1, MaxTries: l.Tries}
+
+	logger := newLogger(cfg.Log, os.Stderr)
+	modules, closeAll, err := localModules(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	eng := script.NewEngine(modules, script.Options{Logger: logger})
+
+	runCtx, cancel := context.WithTimeout(ctx, l.Timeout)
+	defer cancel()
+	inv := &engine.Invocation{Ctx: runCtx, Event: ev, Job: job,
+		Logger: logger.With("listener", l.Name, "event", ev.ID, "attempt", 1)}
+	var rec *printRecorder
+	if *dry {
+		rec = &printRecorder{w: w}
+		inv.Recorder = rec
+	}
+	start := time.Now()
+	runErr := eng.Run(runCtx, s, inv)
+	took := time.Since(start).Round(time.Microsecond)
+	if rec != nil {
+		fmt.Fprintf(w, "dry run: %d call(s) recorded\n", rec.n)
+	}
+	if runErr != nil {
+		var st interface{ StackTrace() string }
+		if errors.As(runErr, &st) && st.StackTrace() != "" {
+			return fmt.Errorf("%s threw after %s: %w\n%s", l.Name, took, runErr, st.StackTrace())
+		}
+		return fmt.Errorf("%s failed after %s: %w", l.Name, took, runErr)
+	}
+	fmt.Fprintf(w, "%s finished in %s\n", l.Name, took)
+	return nil
+}
+
+// localModules opens the host bindings for a one-off run. kv and emit
+// need the queue file, which a running server holds locked: then they
+// throw a clear error when used instead of hanging.
+func localModules(ctx context.Context, cfg *config.Config, logger *slog.Logger) ([]engine.Module, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, func() { appDB.Close() })
+	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	web, err := hosthttp.New(cfg.HTTP)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	modules := []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}
+
+	q, err := store.Open(store.Options{Path: filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db"), Logger: logger})
+	if err != nil {
+		unavailable := fmt.Errorf("unavailable in `switchboard run`: %w (stop the server, or use --dry-run)", err)
+		modules = append(modules, kv.New(failingKV{unavailable}), emit.New(failingSubmitter{unavailable}))
+		return modules, closeAll, nil
+	}
+	closers = append(closers, func() { q.Close(context.Background()) })
+	routes, _ := cfg.Routes()
+	modules = append(modules, kv.New(q), emit.New(engine.NewRouter(q, routes)))
+	return modules, closeAll, nil
+}
+
+type failingKV struct{ err error }
+
+func (f failingKV) KVGet(context.Context, string, string) ([]byte, bool, error) {
+	return nil, false, f.err
+}
+func (f failingKV) KVSet(context.Context, string, string, []byte, time.Duration) error { return f.err }
+func (f failingKV) KVDelete(context.Context, string, string) error                     { return f.err }
+
+type failingSubmitter struct{ err error }
+
+func (f failingSubmitter) Submit(context.Context, *engine.Event, any) (string, error) {
+	return "", f.err
+}
+
+// printRecorder prints each recorded call as "→ module.fn args…".
+type printRecorder struct {
+	mu sync.Mutex
+	w  io.Writer
+	n  int
+}
+
+func (r *printRecorder) Record(module, fn string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		b, err := json.Marshal(a) // map keys come out sorted
+		if err != nil {
+			b = []byte(fmt.Sprintf("%v", a))
+		}
+		parts = append(parts, string(b))
+	}
+	fmt.Fprintf(r.w, "→ %s.%s(%s)\n", module, fn, strings.Join(parts, ", "))
+}
