@@ -100,3 +100,25 @@ func FuzzFilter(f *testing.F) {
 		_ = flt.Match(v)
 	})
 }
+
+// BenchmarkRoutes_Match: routing one event against 50 listeners, ten of
+// which have a `when` filter.
+func BenchmarkRoutes_Match(b *testing.B) {
+	var ls []*Listener
+	for i := range 50 {
+		l := &Listener{Name: "l" + string(rune('a'+i%26)) + string(rune('a'+i/26)), On: []string{"media.processed"}, Tries: 3}
+		if i%5 == 0 {
+			l.When, _ = NewFilter("when", map[string]any{"data.kind": []any{"video", "audio"}, "data.status": "succeeded"})
+		}
+		ls = append(ls, l)
+	}
+	r := NewRoutes(ls)
+	payload := decode(b, `{"object":"event","kind":"task.succeeded","data":{"kind":"video","status":"succeeded"}}`)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(r.Match("media.processed", payload, now)) != 50 {
+			b.Fatal("wrong match")
+		}
+	}
+}

@@ -1,0 +1,3 @@
+// Package ittybit is the "ittybit" host module: a small client for the
+// Ittybit media API (create and fetch tasks) with per-job idempotency keys.
+package ittybit

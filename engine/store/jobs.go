@@ -1,0 +1,191 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard/switchboard/engine"
+)
+
+// getJob reads a job; nil if absent.
+func (t *txn) getJob(id string) (*engine.Job, error) {
+	return getJob(t.tx, id)
+}
+
+func getJob(tx *bolt.Tx, id string) (*engine.Job, error) {
+	v := tx.Bucket(bJobs).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	j, err := decodeJob(v)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// putJob writes j, replacing old (nil for a new job), and moves it between
+// the indexes and counters its states belong to. Every job write goes
+// through here so the indexes cannot drift from the jobs.
+func (t *txn) putJob(old, j *engine.Job) error {
+	if old != nil {
+		if err := t.unindex(old); err != nil {
+			return err
+		}
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	if err := t.bucket(bJobs).Put([]byte(j.ID), data); err != nil {
+		return fmt.Errorf("put job %s: %w", j.ID, err)
+	}
+	return t.index(j)
+}
+
+// deleteJob removes j and every index entry pointing at it.
+func (t *txn) deleteJob(j *engine.Job) error {
+	if err := t.unindex(j); err != nil {
+		return err
+	}
+	if err := t.bucket(bJobs).Delete([]byte(j.ID)); err != nil {
+		return fmt.Errorf("delete job %s: %w", j.ID, err)
+	}
+	if err := t.bucket(bEvJobs).Delete([]byte(j.EventID + j.ID)); err != nil {
+		return fmt.Errorf("delete job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+func (t *txn) index(j *engine.Job) error {
+	sb, err := t.bucket(bState).CreateBucketIfNotExists([]byte(j.State))
+	if err != nil {
+		return fmt.Errorf("index job %s: %w", j.ID, err)
+	}
+	if err := sb.Put([]byte(j.ID), nil); err != nil {
+		return fmt.Errorf("index job %s: %w", j.ID, err)
+	}
+	if err := t.count(j.Listener, j.State, 1); err != nil {
+		return err
+	}
+	switch j.State {
+	case engine.JobPending:
+		k := tkey(j.RunAt, j.ID)
+		if err := t.bucket(bDue).Put(k, []byte(j.Listener)); err != nil {
+			return fmt.Errorf("index job %s: %w", j.ID, err)
+		}
+		lb, err := t.bucket(bDueL).CreateBucketIfNotExists([]byte(j.Listener))
+		if err != nil {
+			return fmt.Errorf("index job %s: %w", j.ID, err)
+		}
+		if err := lb.Put(k, nil); err != nil {
+			return fmt.Errorf("index job %s: %w", j.ID, err)
+		}
+		t.fx.ready, t.fx.dueTouched = true, true
+	case engine.JobRunning:
+		if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil); err != nil {
+			return fmt.Errorf("index job %s: %w", j.ID, err)
+		}
+	case engine.JobDone:
+		if err := t.bucket(bDone).Put(tkey(j.UpdatedAt, j.ID), nil); err != nil {
+			return fmt.Errorf("index job %s: %w", j.ID, err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) unindex(j *engine.Job) error {
+	if sb := t.bucket(bState).Bucket([]byte(j.State)); sb != nil {
+		if err := sb.Delete([]byte(j.ID)); err != nil {
+			return fmt.Errorf("unindex job %s: %w", j.ID, err)
+		}
+	}
+	if err := t.count(j.Listener, j.State, -1); err != nil {
+		return err
+	}
+	var err error
+	switch j.State {
+	case engine.JobPending:
+		k := tkey(j.RunAt, j.ID)
+		err = t.bucket(bDue).Delete(k)
+		if lb := t.bucket(bDueL).Bucket([]byte(j.Listener)); lb != nil && err == nil {
+			err = lb.Delete(k)
+		}
+		t.fx.dueTouched = true
+	case engine.JobRunning:
+		err = t.bucket(bLease).Delete(tkey(j.LeaseUntil, j.ID))
+	case engine.JobDone:
+		err = t.bucket(bDone).Delete(tkey(j.UpdatedAt, j.ID))
+	}
+	if err != nil {
+		return fmt.Errorf("unindex job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// count adds delta to the total and per-listener counters of state.
+func (t *txn) count(listener string, state engine.JobState, delta int64) error {
+	if err := t.add(totalKey(state), delta); err != nil {
+		return err
+	}
+	return t.add(listenerKey(listener, state), delta)
+}
+
+// add adds delta to one counter, deleting it at zero.
+func (t *txn) add(key []byte, delta int64) error {
+	b := t.bucket(bCounts)
+	n := int64(counter(b, key)) + delta
+	var err error
+	if n <= 0 {
+		err = b.Delete(key)
+	} else {
+		err = b.Put(key, u64(uint64(n)))
+	}
+	if err != nil {
+		return fmt.Errorf("update counter: %w", err)
+	}
+	return nil
+}
+
+func counter(b *bolt.Bucket, key []byte) uint64 {
+	v := b.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// depth is the number of pending and running jobs.
+func (t *txn) depth() int {
+	b := t.bucket(bCounts)
+	return int(counter(b, totalKey(engine.JobPending)) + counter(b, totalKey(engine.JobRunning)))
+}
+
+// getEvent reads and decodes an event; nil if absent.
+func getEvent(tx *bolt.Tx, id string) (*engine.Event, error) {
+	v := tx.Bucket(bEvents).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	return decodeEvent(id, v)
+}
+
+// eventJobIDs lists the ids of an event's jobs in creation order.
+func eventJobIDs(tx *bolt.Tx, eventID string) []string {
+	var ids []string
+	prefix := []byte(eventID)
+	c := tx.Bucket(bEvJobs).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == eventID; k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	return ids
+}
+
+// hasJobs reports whether any job of the event remains.
+func hasJobs(tx *bolt.Tx, eventID string) bool {
+	k, _ := tx.Bucket(bEvJobs).Cursor().Seek([]byte(eventID))
+	return k != nil && len(k) > len(eventID) && string(k[:len(eventID)]) == eventID
+}

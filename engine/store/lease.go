@@ -1,0 +1,186 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+)
+
+// reclaimChunk bounds how many expired leases one Lease call takes back.
+const reclaimChunk = 1000
+
+// Lease claims up to max due pending jobs in RunAt order, at most
+// quota[l].Max of listener l, and marks them running until now +
+// quota[l].LeaseFor with Attempt incremented. Before claiming it takes back
+// jobs whose lease has expired: to pending (the attempt stays counted,
+// LastError kind "lease"), or to failed once their tries are spent. Each
+// listener's due jobs sit in their own index, so a backlog of one listener
+// never costs another a scan.
+func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
+	if max <= 0 || len(quota) == 0 {
+		return nil, nil
+	}
+	quota = cloneQuota(quota)
+	var leases []engine.Lease
+	err := q.submit(ctx, func(t *txn) error {
+		var err error
+		leases, err = t.lease(max, quota)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease jobs: %w", err)
+	}
+	return leases, nil
+}
+
+func cloneQuota(quota map[string]engine.Quota) map[string]engine.Quota {
+	return maps.Clone(quota)
+}
+
+type candidate struct {
+	key []byte // tkey(RunAt, job id)
+	id  string
+}
+
+func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
+	if err := t.reclaim(); err != nil {
+		return nil, err
+	}
+	due := tkey(t.now, "\xff")
+	var cands []candidate
+	for _, name := range slices.Sorted(maps.Keys(quota)) {
+		n := min(quota[name].Max, max)
+		lb := t.bucket(bDueL).Bucket([]byte(name))
+		if n <= 0 || lb == nil {
+			continue
+		}
+		c := lb.Cursor()
+		for k, _ := c.First(); k != nil && n > 0 && bytes.Compare(k, due) <= 0; k, _ = c.Next() {
+			_, id := splitTkey(k)
+			cands = append(cands, candidate{key: bytes.Clone(k), id: id})
+			n--
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return bytes.Compare(a.key, b.key) })
+	if len(cands) > max {
+		cands = cands[:max]
+	}
+	leases := make([]engine.Lease, 0, len(cands))
+	for _, c := range cands {
+		j, err := t.getJob(c.id)
+		if err != nil {
+			return nil, err
+		}
+		if j == nil || j.State != engine.JobPending {
+			continue
+		}
+		old := *j
+		j.State = engine.JobRunning
+		j.Attempt++
+		j.LeaseUntil = t.now.Add(quota[j.Listener].LeaseFor)
+		j.UpdatedAt = t.now
+		if err := t.putJob(&old, j); err != nil {
+			return nil, err
+		}
+		ev, err := getEvent(t.tx, j.EventID)
+		if err != nil {
+			return nil, err
+		}
+		leases = append(leases, engine.Lease{Job: *j, Event: ev})
+	}
+	return leases, nil
+}
+
+// reclaim takes back jobs whose lease ended before now.
+func (t *txn) reclaim() error {
+	var ids []string
+	c := t.bucket(bLease).Cursor()
+	for k, _ := c.First(); k != nil && len(ids) < reclaimChunk; k, _ = c.Next() {
+		until, id := splitTkey(k)
+		if !until.Before(t.now) {
+			break
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		j, err := t.getJob(id)
+		if err != nil {
+			return err
+		}
+		if j == nil || j.State != engine.JobRunning {
+			continue
+		}
+		old := *j
+		j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "lease",
+			Message: fmt.Sprintf("lease expired at %s before the attempt finished", j.LeaseUntil.UTC().Format(time.RFC3339))}
+		j.LeaseUntil, j.UpdatedAt = time.Time{}, t.now
+		if j.Attempt >= j.MaxTries {
+			j.State = engine.JobFailed
+			t.fx.failed++
+		} else {
+			j.State, j.RunAt = engine.JobPending, t.now
+		}
+		if err := t.putJob(&old, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Finish records an attempt's result: Succeeded → done; Retry → pending at
+// res.RunAt with res.Err; Snoozed → pending at res.RunAt without spending
+// the attempt; Failed → failed with res.Err. It returns an error wrapping
+// engine.ErrLeaseLost if the job is not running under res.Attempt (its
+// lease expired and it was taken back), and engine.ErrNotFound if no such
+// job exists.
+func (q *Queue) Finish(ctx context.Context, res engine.Result) error {
+	if res.Err != nil {
+		e := *res.Err
+		res.Err = &e
+	}
+	err := q.submit(ctx, func(t *txn) error { return t.finish(res) })
+	if err != nil {
+		return fmt.Errorf("finish job %s attempt %d: %w", res.JobID, res.Attempt, err)
+	}
+	return nil
+}
+
+func (t *txn) finish(res engine.Result) error {
+	j, err := t.getJob(res.JobID)
+	if err != nil {
+		return reject(err)
+	}
+	if j == nil {
+		return reject(engine.ErrNotFound)
+	}
+	if j.State != engine.JobRunning || j.Attempt != res.Attempt {
+		return reject(fmt.Errorf("%w: job is %s at attempt %d", engine.ErrLeaseLost, j.State, j.Attempt))
+	}
+	old := *j
+	j.UpdatedAt, j.LeaseUntil = t.now, time.Time{}
+	runAt := res.RunAt
+	if runAt.IsZero() {
+		runAt = t.now
+	}
+	switch res.Outcome {
+	case engine.Succeeded:
+		j.State = engine.JobDone
+		t.fx.finished++
+	case engine.Retry:
+		j.State, j.RunAt, j.LastError = engine.JobPending, runAt, res.Err
+	case engine.Snoozed:
+		j.State, j.RunAt = engine.JobPending, runAt
+		j.Attempt--
+	case engine.Failed:
+		j.State, j.LastError = engine.JobFailed, res.Err
+		t.fx.failed++
+	default:
+		return reject(fmt.Errorf("unknown outcome %d", res.Outcome))
+	}
+	return t.putJob(&old, j)
+}

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/switchboard/switchboard/engine"
+)
+
+// The queue implements every queue-side interface the engine declares.
+var (
+	_ engine.Enqueuer = (*Queue)(nil)
+	_ engine.Leaser   = (*Queue)(nil)
+	_ engine.KV       = (*Queue)(nil)
+)
+
+// Options configures a Queue. Path is required.
+type Options struct {
+	Path         string        // bbolt file, e.g. data/queue.db; parent directories are created
+	DedupeWindow time.Duration // remember delivery ids this long (0 = no dedupe)
+	// Retention is how long done jobs, and events with no jobs left, are
+	// kept; 0 keeps them forever. Failed jobs stay until forgotten.
+	Retention time.Duration
+	// MaxDepth refuses Enqueue (ErrUnavailable) while pending+running jobs
+	// number at least this many; 0 = unbounded.
+	MaxDepth int
+	// CrashLimit is how many crash-recoveries a job survives before it is
+	// parked as failed; 0 means 3.
+	CrashLimit int
+	Logger     *slog.Logger
+	Now        func() time.Time // default time.Now
+
+	// testHookBeforeCommit, if set, runs inside every commit; an error
+	// aborts that commit as a disk failure would.
+	testHookBeforeCommit func() error
+}
+
+// Queue is the embedded queue. All writes go through one committer
+// goroutine that group-commits whatever is queued (one fsync per batch, no
+// fixed wait); reads run in their own read-only transactions.
+type Queue struct {
+	opts Options
+	db   *bolt.DB
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	reqs   chan *request
+
+	stopped  chan struct{} // closed when the committer has closed the DB
+	closeErr error         // set by the committer before stopped closes
+
+	stopPrune context.CancelFunc
+	pruneDone chan struct{}
+	closeOnce sync.Once
+
+	ready       chan struct{}
+	nextDue     atomic.Int64 // nanos of the earliest pending RunAt; 0 = none
+	enqueued    atomic.Uint64
+	finished    atomic.Uint64
+	failedTotal atomic.Uint64
+}
+
+// Open opens (creating if needed) the queue file, recovers jobs a dead
+// process left running, and starts the committer and the periodic pruner.
+// It fails fast, rather than waiting, if another process holds the file.
+func Open(opts Options) (*Queue, error) {
+	if opts.Path == "" {
+		return nil, errors.New("open queue: no path")
+	}
+	if opts.CrashLimit <= 0 {
+		opts.CrashLimit = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open queue %s: file is in use by another process", opts.Path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open queue %s: %w", opts.Path, err)
+	}
+	q := &Queue{
+		opts: opts, db: db, now: opts.Now, log: opts.Logger,
+		reqs:    make(chan *request, maxBatch),
+		stopped: make(chan struct{}),
+		ready:   make(chan struct{}, 1),
+	}
+	if err := q.recover(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue %s: %w", opts.Path, err)
+	}
+	go q.commitLoop()
+	ctx, cancel := context.WithCancel(context.Background())
+	q.stopPrune, q.pruneDone = cancel, make(chan struct{})
+	go q.pruneLoop(ctx)
+	return q, nil
+}
+
+// recover creates the buckets and sends every job a dead process left
+// running back to pending (or to failed once it has crashed CrashLimit
+// times).
+func (q *Queue) recover() error {
+	var fx effects
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		t := &txn{tx: tx, q: q, now: q.now()}
+		var ids []string
+		if sb := tx.Bucket(bState).Bucket([]byte(engine.JobRunning)); sb != nil {
+			sb.ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil })
+		}
+		for _, id := range ids {
+			if err := t.recoverJob(id); err != nil {
+				return err
+			}
+		}
+		t.fx.nextDue = firstDue(tx)
+		fx = t.fx
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recover running jobs: %w", err)
+	}
+	fx.dueTouched, fx.failed = true, 0
+	q.apply(fx)
+	if !fx.nextDue.IsZero() {
+		q.ready <- struct{}{}
+	}
+	return nil
+}
+
+func (t *txn) recoverJob(id string) error {
+	j, err := t.getJob(id)
+	if err != nil || j == nil {
+		return err
+	}
+	old := *j
+	j.Crashes++
+	j.UpdatedAt, j.LeaseUntil = t.now, time.Time{}
+	j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "crash",
+		Message: "the process stopped while the job was running"}
+	if j.Crashes >= t.q.opts.CrashLimit {
+		j.State = engine.JobFailed
+		j.LastError.Message = fmt.Sprintf("crashed the process %d times", j.Crashes)
+	} else {
+		j.State, j.RunAt = engine.JobPending, t.now
+	}
+	return t.putJob(&old, j)
+}
+
+// Close stops the pruner, lets the committer finish what is queued, and
+// closes the file. It is idempotent; later calls wait for the same end.
+func (q *Queue) Close(ctx context.Context) error {
+	q.closeOnce.Do(func() {
+		q.stopPrune()
+		<-q.pruneDone
+		q.mu.Lock()
+		q.closed = true
+		close(q.reqs)
+		q.mu.Unlock()
+	})
+	select {
+	case <-q.stopped:
+		if q.closeErr != nil {
+			return fmt.Errorf("close queue: %w", q.closeErr)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close queue: %w", ctx.Err())
+	}
+}
+
+// Ready receives a value (coalesced) after a commit that added or
+// rescheduled pending jobs.
+func (q *Queue) Ready() <-chan struct{} { return q.ready }
+
+// NextDue returns the earliest RunAt of a pending job, zero if none.
+func (q *Queue) NextDue() time.Time { return fromNanos(uint64(q.nextDue.Load())) }
+
+// pruneLoop runs Prune every min(Retention/10, 1m), but not more often
+// than once a second.
+func (q *Queue) pruneLoop(ctx context.Context) {
+	defer close(q.pruneDone)
+	every := time.Minute
+	if r := q.opts.Retention / 10; r > 0 && r < every {
+		every = max(r, time.Second)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := q.Prune(ctx); err != nil && ctx.Err() == nil {
+				q.log.Error("prune queue", "err", err)
+			} else if n > 0 {
+				q.log.Debug("pruned queue", "deleted", n)
+			}
+		}
+	}
+}
