@@ -1,0 +1,236 @@
+// Types of the "switchboard" module that listener scripts import, for
+// editors and `tsc --noEmit`. switchboard itself does not read this file.
+//
+//   import { db, http, log } from "switchboard";
+//   export default function handle(event: SwitchboardEvent, job: Job) { … }
+//
+// Every binding is synchronous and bounded by the job's timeout. A binding
+// that fails throws an Error; an uncaught throw fails the attempt and the
+// job is retried with backoff until its tries are spent.
+
+declare module "switchboard" {
+  /** A JSON value as scripts send and receive it. */
+  export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
+
+  /** A duration such as "500ms", "30s", "5m", "1h" (kv ttl also takes "7d"), or a number of seconds. */
+  export type Duration = string | number;
+
+  /** The event a listener runs for: a verified webhook or an emitted event. */
+  export interface SwitchboardEvent<P = any> {
+    /** Unique id assigned when the event was stored. */
+    id: string;
+    /** Event name, e.g. "media.processed". */
+    name: string;
+    /** The [[sources]] name it arrived through, or "emit". */
+    source: string;
+    /** When it was received, RFC 3339. */
+    receivedAt: string;
+    /** Request headers as received (lower-case names). */
+    headers: Record<string, string>;
+    /** The decoded JSON body. */
+    payload: P;
+    /** For emitted events: the id of the event whose listener emitted it. */
+    parent?: string;
+  }
+
+  /** The job: one listener's work on one event. */
+  export interface Job {
+    id: string;
+    /** The listener's name from config.toml. */
+    listener: string;
+    /** This attempt's number, from 1. */
+    attempt: number;
+    /** Attempts allowed in all (the listener's `tries`). */
+    maxTries: number;
+  }
+
+  /** A listener script's default export. Throw to fail the attempt. */
+  export type Handler<P = any> = (event: SwitchboardEvent<P>, job: Job) => void;
+
+  // ---------------------------------------------------------------- db
+
+  /** One row: column name → value. Text and blobs are strings, times RFC 3339 strings, NULL is null. */
+  export type Row = Record<string, any>;
+
+  /** Result of an INSERT, UPDATE or DELETE. */
+  export interface ExecResult {
+    rowsAffected: number;
+    /** The new row's id (SQLite, MySQL); null on Postgres, use RETURNING with first(). */
+    lastInsertId: number | null;
+  }
+
+  /**
+   * A parameter. Write `?` placeholders on every driver (rewritten to $1… for
+   * Postgres). Objects and arrays are sent as JSON text.
+   */
+  export type SQLParam = string | number | boolean | null | undefined | Date | object;
+
+  export interface Queries {
+    /** Runs a statement and returns all its rows. */
+    query<R extends Row = Row>(sql: string, ...params: SQLParam[]): R[];
+    /** Runs a statement and returns its first row, or null if none. */
+    first<R extends Row = Row>(sql: string, ...params: SQLParam[]): R | null;
+    /** Runs a statement that returns no rows. */
+    exec(sql: string, ...params: SQLParam[]): ExecResult;
+  }
+
+  export interface DB extends Queries {
+    /**
+     * Runs fn in a transaction: commits when fn returns (and returns fn's
+     * result), rolls back and rethrows when fn throws.
+     */
+    tx<T>(fn: (tx: Queries) => T): T;
+  }
+
+  /** The application database ([database] in config.toml). In --dry-run, reads run and writes are recorded. */
+  export const db: DB;
+
+  // -------------------------------------------------------------- http
+
+  export interface RequestOptions {
+    /** Request headers. */
+    headers?: Record<string, string | number | boolean>;
+    /** A string is sent as is; an object or array as JSON with content-type application/json. */
+    body?: string | JSONValue;
+    /** Sent as JSON (content-type application/json). Do not combine with body. */
+    json?: JSONValue;
+    /** Per-request timeout; never longer than http.timeout or the job's deadline. */
+    timeout?: Duration;
+  }
+
+  export interface Request extends RequestOptions {
+    /** Default "GET". */
+    method?: string;
+    /** An http or https URL. */
+    url: string;
+  }
+
+  export interface Response<J = any> {
+    status: number;
+    /** True for a 2xx status. Other statuses do not throw. */
+    ok: boolean;
+    /** The final URL, after redirects. */
+    url: string;
+    /** Response headers, lower-case names, repeated values joined with ", ". */
+    headers: Record<string, string>;
+    body: string;
+    /** The parsed body when the content type is JSON and it parses, else null. */
+    json: J | null;
+    /** Set in --dry-run, where no request is made. */
+    dryRun?: boolean;
+  }
+
+  /**
+   * Outbound HTTP. Throws when the host is not in http.allow_hosts, the
+   * address is private or reserved (unless in http.allow_cidrs), the
+   * scheme is not http(s), redirects exceed http.max_redirects, the body
+   * exceeds http.max_response_bytes, or the request times out.
+   */
+  export const http: {
+    request<J = any>(req: Request): Response<J>;
+    get<J = any>(url: string, opts?: RequestOptions): Response<J>;
+    post<J = any>(url: string, body?: string | JSONValue, opts?: RequestOptions): Response<J>;
+  };
+
+  // -------------------------------------------------------------- mail
+
+  export interface Mail {
+    /** An address ("Ada <ada@example.com>" or "ada@example.com") or a list. Required. */
+    to: string | string[];
+    cc?: string | string[];
+    bcc?: string | string[];
+    /** Defaults to mail.from. */
+    from?: string;
+    replyTo?: string;
+    /** Required, one line. */
+    subject: string;
+    /** Plain-text body; text or html (or both) is required. */
+    text?: string;
+    html?: string;
+    /** Extra headers (not From/To/Subject/… which have their own fields). */
+    headers?: Record<string, string | number>;
+  }
+
+  /** Sends mail with the configured transport (file, smtp or log). */
+  export const mail: {
+    send(message: Mail): { messageId: string; dryRun?: boolean };
+  };
+
+  // ----------------------------------------------------------- ittybit
+
+  /** An Ittybit task object as the API returns it. */
+  export interface IttybitTask {
+    id: string;
+    object?: string;
+    kind?: string;
+    status?: string;
+    [key: string]: any;
+  }
+
+  /**
+   * The Ittybit API, with ittybit.api_key. A non-2xx answer throws with
+   * Ittybit's kind and message, so the job retries.
+   */
+  export const ittybit: {
+    /**
+     * POST /tasks. The Idempotency-Key defaults to "switchboard-<job id>",
+     * the same on every attempt of this job, so a retry never creates a
+     * second task.
+     */
+    createTask(params: Record<string, any>, opts?: { idempotencyKey?: string }): IttybitTask;
+    /** GET /tasks/{id}. */
+    getTask(id: string): IttybitTask;
+  };
+
+  // ---------------------------------------------------------------- kv
+
+  /** Durable key/value storage private to this listener. Values are stored as JSON. */
+  export const kv: {
+    /** The stored value, or null when absent or expired. */
+    get<T = any>(key: string): T | null;
+    /** Stores value; with ttl it expires after that long. */
+    set(key: string, value: JSONValue, opts?: { ttl?: Duration }): void;
+    /** Removes key; absent keys are fine. */
+    delete(key: string): void;
+  };
+
+  // -------------------------------------------------------------- emit
+
+  /**
+   * Stores a follow-up event (source "emit") in the queue, routed like a
+   * webhook, and returns its id. Emitting the same name and payload again
+   * from the same job (e.g. on a retry) returns the first event's id
+   * instead of storing a second one.
+   */
+  export function emit(name: string, payload?: JSONValue): string;
+
+  // --------------------------------------------------------------- log
+
+  type LogFn = (msg: string, fields?: Record<string, unknown>) => void;
+
+  /** Structured log lines, tagged with the listener, event, job and attempt. */
+  export const log: {
+    debug: LogFn;
+    info: LogFn;
+    warn: LogFn;
+    error: LogFn;
+  };
+
+  // ------------------------------------------------------ flow control
+
+  /** Ends this attempt and runs the job again after `after`, without spending a try. */
+  export function snooze(after: Duration): never;
+
+  /** Fails the job for good, skipping any remaining tries. */
+  export function cancel(reason: string): never;
+}
+
+/** console.* writes to the job's log (objects as JSON). Merges with lib.dom's Console when present. */
+interface Console {
+  log(...args: any[]): void;
+  info(...args: any[]): void;
+  debug(...args: any[]): void;
+  warn(...args: any[]): void;
+  error(...args: any[]): void;
+}
+declare var console: Console;
