@@ -234,3 +234,152 @@ interface Console {
   error(...args: any[]): void;
 }
 declare var console: Console;
+
+// ------------------------------------------------------------ tests
+
+/**
+ * Script tests: files named *.test.js or *.test.ts, run by
+ * `switchboard test`. Each test gets a fresh SQLite app database and kv
+ * store; http, mail, ittybit and emit calls are recorded, never made.
+ *
+ *   import { test, run, fixture, expect } from "switchboard/test";
+ *   test("mails the owner", (t) => {
+ *     t.schema("demo");
+ *     const r = run("notify_user", fixture("ittybit_task_completed.json"));
+ *     expect(r).toSucceed();
+ *     expect(r.calls("mail.send")[0].args[0].to).toBe("ada@example.com");
+ *   });
+ */
+declare module "switchboard/test" {
+  import type { JSONValue, Row, ExecResult, SQLParam } from "switchboard";
+
+  /** What a test function receives: its database, stubs and kv store. */
+  export interface T {
+    /** The test's name ("describe > test" when nested). */
+    readonly name: string;
+    /**
+     * Applies a schema to this test's database: "demo" is the example
+     * app's users and media tables with Ada (user 1) and her video (media 1,
+     * task "task_demo_video"); anything else is a .sql file, relative to
+     * the test file when it starts with "./" or "../", else to config.toml's
+     * directory.
+     */
+    schema(nameOrFile: "demo" | string): void;
+    /** Runs SQL on this test's database; several statements when there are no params. */
+    exec(sql: string, ...params: SQLParam[]): ExecResult;
+    /** Reads rows as listeners do. */
+    query<R extends Row = Row>(sql: string, ...params: SQLParam[]): R[];
+    /** The first row, or null. */
+    first<R extends Row = Row>(sql: string, ...params: SQLParam[]): R | null;
+    /**
+     * Replaces a binding's answer for the rest of this test: a value is
+     * returned as is, a function is called with the call's arguments (what
+     * it returns is the answer, what it throws the binding throws), an
+     * Error is thrown. The call is still recorded.
+     */
+    stub(name: CallName, answer: JSONValue | Error | ((...args: any[]) => any)): void;
+    /** A listener's keys in this test's kv store, to arrange or inspect them. */
+    kv(listener: string): {
+      get<V = any>(key: string): V | null;
+      set(key: string, value: JSONValue): void;
+      delete(key: string): void;
+    };
+    /** Writes to the test's output (shown when it fails, or with -v). */
+    log(...args: any[]): void;
+  }
+
+  /** Every binding a stub can replace and calls() can select. */
+  export type CallName =
+    | "db.query" | "db.first" | "db.exec" | "db.tx"
+    | "http.request" | "http.get" | "http.post"
+    | "mail.send" | "ittybit.createTask" | "ittybit.getTask"
+    | "kv.get" | "kv.set" | "kv.delete" | "emit";
+
+  /** One binding call a listener made. */
+  export interface Call {
+    module: string;
+    fn: string;
+    /** "mail.send"; "emit" for emit. */
+    name: string;
+    /** The arguments as the listener passed them. */
+    args: any[];
+  }
+
+  /** What run() returns. */
+  export interface RunResult {
+    listener: string;
+    /** The listener returned normally. */
+    ok: boolean;
+    /** What it threw (or why it stopped), with its stack in original file:line:col. */
+    error: null | { message: string; stack: string; kind: "error" | "timeout" | "memory" };
+    /** snooze(after) was called: the duration, e.g. "30s". */
+    snoozed: string | null;
+    /** cancel(reason) was called: the reason. */
+    cancelled: string | null;
+    /** The calls made, in order: all, one module's ("mail") or one function's ("mail.send"). */
+    calls(name?: CallName | "db" | "http" | "mail" | "ittybit" | "kv"): Call[];
+  }
+
+  export interface RunOptions {
+    /** The attempt number the listener sees (default 1). */
+    attempt?: number;
+    /** job.maxTries (default the listener's tries). */
+    maxTries?: number;
+    /** job.id (default "job_<event id>_<listener>"); the ittybit Idempotency-Key derives from it. */
+    jobId?: string;
+    /** Event fields; the name defaults to the listener's first `on`, the id to "evt_test_<n>". */
+    event?: { id?: string; name?: string; source?: string; receivedAt?: string; headers?: Record<string, string>; parent?: string };
+  }
+
+  /** Declares a test. */
+  export function test(name: string, fn: (t: T) => void | Promise<void>): void;
+  export namespace test {
+    /** Declares a test that is reported as skipped and not run. */
+    function skip(name: string, fn?: (t: T) => void | Promise<void>): void;
+  }
+  /** Groups tests: their names become "name > test". */
+  export function describe(name: string, fn: () => void): void;
+
+  /** Runs the listener named in config.toml once on payload, through the real script engine. */
+  export function run(listener: string, payload: any, opts?: RunOptions): RunResult;
+
+  /**
+   * The parsed JSON of a fixture file: relative to the test file when the
+   * name starts with "./" or "../", else in testdata/ beside config.toml.
+   */
+  export function fixture<P = any>(name: string): P;
+
+  export interface Matchers {
+    /** Object.is equality. */
+    toBe(expected: any): void;
+    /** Deep equality (undefined properties ignored). */
+    toEqual(expected: any): void;
+    /** Every property of expected is present and matches, recursively. */
+    toMatchObject(expected: object): void;
+    /** A substring of a string, or a (deeply equal) element of an array. */
+    toContain(item: any): void;
+    /** A string containing text or matching a RegExp. */
+    toMatch(pattern: string | RegExp): void;
+    toHaveLength(n: number): void;
+    toHaveProperty(key: string, value?: any): void;
+    toBeTruthy(): void;
+    toBeFalsy(): void;
+    toBeNull(): void;
+    toBeUndefined(): void;
+    toBeDefined(): void;
+    toBeGreaterThan(n: number): void;
+    toBeLessThan(n: number): void;
+    /** The function throws (an error whose message contains or matches expected, or of that class). */
+    toThrow(expected?: string | RegExp | (new (...args: any[]) => Error)): void;
+    /** A RunResult: the listener returned normally (no throw, snooze or cancel). */
+    toSucceed(): void;
+    /** A RunResult: the listener threw (a message containing or matching expected). */
+    toFail(expected?: string | RegExp): void;
+  }
+
+  /** Assertions; .not negates. A failed one fails the test at its file:line. */
+  export function expect(actual: any): Matchers & { not: Matchers };
+
+  /** What a failed assertion throws. */
+  export class AssertionError extends Error {}
+}

@@ -25,6 +25,8 @@ usage:
   switchboard failed ls|show ID|retry ID|retry --all|forget ID|flush
   switchboard queue  stats
   switchboard db     init|query SQL                 create the app schema + sample rows; run SQL
+  switchboard test   [-run REGEXP] [-v] [FILES...]  run the script tests (scripts/**/*.test.js|ts)
+  switchboard bench  [--connections 1,64] [--duration 10s]  load a temp server; compare with a naive baseline
   switchboard help
 
 Every verb takes -c PATH (default config.toml). Verbs that talk to the
@@ -57,6 +59,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"failed": cmdFailed,
 		"queue":  cmdQueue,
 		"db":     cmdDB,
+		"bench":  cmdBench,
+		"test":   cmdTest,
 	}
 	if verb == "help" || verb == "-h" || verb == "--help" {
 		fmt.Fprint(stdout, usage)

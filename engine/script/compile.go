@@ -103,6 +103,10 @@ func (s *Script) Changed() bool {
 // when there are several), located in the original files. The entry must
 // export a default function.
 func Compile(path string) (*Script, error) {
+	return compile(path, true)
+}
+
+func compile(path string, needDefault bool) (*Script, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", path, err)
@@ -125,6 +129,9 @@ func Compile(path string) (*Script, error) {
 		return nil, &CompileError{File: s.Name, Message: "bundle does not compile: " + err.Error()}
 	}
 	s.Hash = s.hash()
+	if !needDefault {
+		return s, nil
+	}
 	if err := checkDefaultExport(s); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/ingest"
+	"github.com/switchboard/switchboard/engine/loadgen"
+)
+
+// benchOptions are the bench verb's flags.
+type benchOptions struct {
+	config       string // "" = generated
+	connections  []int
+	duration     time.Duration
+	requests     int
+	bodySize     int
+	script       string // "" = generated no-op listener
+	baseline     bool
+	ceiling      bool
+	workers      int
+	dir          string // parent of the temp dirs; "" = os.TempDir()
+	drainTimeout time.Duration
+	cpuProfile   string // per switchboard row: CPUPROFILE.c<conns>
+	log          io.Writer
+}
+
+// benchRow is one measured line of the report.
+type benchRow struct {
+	Server      string
+	Connections int
+	loadgen.Result
+	// Switchboard rows only.
+	E2E        time.Duration // load start until no job is pending or running
+	Jobs       uint64        // jobs finished (done or failed)
+	Failed     uint64
+	JobsPerSec float64
+	PeakRSS    int64 // VmHWM during the row, bytes
+	EndRSS     int64 // VmRSS after the queue drained, bytes
+	AnonRSS    int64 // RssAnon then: RSS without mapped files (bbolt's mmap)
+	FileBytes  int64 // the bbolt file (queue.db or baseline.db)
+}
+
+const (
+	rowSwitchboard = "switchboard"
+	rowBaseline    = "baseline: 1 bbolt Update per request"
+	rowCeiling     = "verify only, no storage (client ceiling)"
+)
+
+// cmdBench starts the real server on a temp dir, loads it with signed
+// webhooks, and compares it with the naive per-request-fsync baseline.
+func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
+	f := newFlags("bench")
+	o := benchOptions{log: os.Stderr}
+	conns := f.String("connections", "64", "concurrent connections; a list (1,64) runs each level")
+	f.DurationVar(&o.duration, "duration", 10*time.Second, "load duration per row")
+	f.IntVar(&o.requests, "requests", 0, "stop each row after N requests (0: run for --duration)")
+	f.IntVar(&o.bodySize, "body-size", 1024, "bytes per webhook body")
+	f.StringVar(&o.script, "listener-script", "", "listener script (default: a generated no-op)")
+	f.BoolVar(&o.baseline, "baseline", true, "also load the verify + one bbolt Update per request server")
+	f.BoolVar(&o.ceiling, "ceiling", true, "also load a verify-only server (what the client can do)")
+	f.IntVar(&o.workers, "workers", 0, "queue workers (default: the config's)")
+	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	f.Visit(func(fl *flag.Flag) {
+		if fl.Name == "c" || fl.Name == "config" {
+			o.config = f.config
+		}
+	})
+	if o.connections, err = parseConnections(*conns); err != nil {
+		return fmt.Errorf("%w: --connections: %v", errUsage, err)
+	}
+	if o.config != "" && o.script != "" {
+		return fmt.Errorf("%w: --listener-script applies to the generated config; drop -c or the flag", errUsage)
+	}
+	rows, err := runBench(ctx, o)
+	if len(rows) > 0 {
+		writeBenchReport(stdout, o, rows)
+	}
+	return err
+}
+
+// parseConnections reads "64" or "1,16,64".
+func parseConnections(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runBench measures every row; on error it returns the rows so far.
+func runBench(ctx context.Context, o benchOptions) ([]benchRow, error) {
+	if o.duration <= 0 && o.requests <= 0 {
+		return nil, errors.New("set --duration or --requests")
+	}
+	var rows []benchRow
+	for _, c := range o.connections {
+		row, err := benchSwitchboard(ctx, o, c)
+		if err != nil {
+			return rows, fmt.Errorf("switchboard at %d connections: %w", c, err)
+		}
+		rows = append(rows, row)
+		if o.baseline {
+			if row, err = benchBaseline(ctx, o, c, true); err != nil {
+				return rows, fmt.Errorf("baseline at %d connections: %w", c, err)
+			}
+			rows = append(rows, row)
+		}
+		if o.ceiling {
+			if row, err = benchBaseline(ctx, o, c, false); err != nil {
+				return rows, fmt.Errorf("verify-only at %d connections: %w", c, err)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// benchSwitchboard runs the whole app in this process on a fresh temp dir
+// and loads it until every job it acknowledged has run.
+func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow, error) {
+	row := benchRow{Server: rowSwitchboard, Connections: conns}
+	dir, err := os.MkdirTemp(o.dir, "switchboard-bench-*")
+	if err != nil {
+		return row, err
+	}
+	defer os.RemoveAll(dir)
+	cfg, err := benchConfig(dir, o)
+	if err != nil {
+		return row, err
+	}
+	src := cfg.Sources[0]
+	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
+		return row, err
+	}
+	resetPeakRSS()
+	app, err := Open(ctx, cfg, newLogger(cfg.Log, o.log))
+	if err != nil {
+		return row, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	defer func() {
+		stop()
+		<-done
+		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if cerr := app.Close(closeCtx); cerr != nil {
+			fmt.Fprintf(o.log, "bench: close: %v\n", cerr)
+		}
+	}()
+	select {
+	case <-app.Ready:
+	case err := <-done:
+		return row, fmt.Errorf("server stopped before it was ready: %w", err)
+	}
+
+	stopProfile, err := startProfile(o.cpuProfile, conns)
+	if err != nil {
+		return row, err
+	}
+	defer stopProfile()
+	start := time.Now()
+	row.Result, err = loadgen.Run(ctx, loadgen.Options{
+		URL:         "http://" + app.PublicAddr.String() + src.Path,
+		Connections: conns,
+		Duration:    o.duration,
+		Requests:    o.requests,
+		BodySize:    o.bodySize,
+		Sign: func(body []byte) map[string]string {
+			h, _ := ingest.Sign(src, body, time.Now()) // checked above: cannot fail
+			return h
+		},
+	})
+	if err != nil {
+		return row, err
+	}
+	st, err := drain(ctx, app, o.drainTimeout)
+	if err != nil {
+		return row, err
+	}
+	row.E2E = time.Since(start)
+	stopProfile()
+	// The committed state counts, not the Finished/FailedTotal counters:
+	// those are bumped after the commit and may lag the drained state.
+	row.Failed = uint64(st.States[engine.JobFailed])
+	row.Jobs = uint64(st.States[engine.JobDone]) + row.Failed
+	row.JobsPerSec = float64(row.Jobs) / row.E2E.Seconds()
+	row.PeakRSS, row.EndRSS, row.AnonRSS = readRSS()
+	if fi, err := os.Stat(filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db")); err == nil {
+		row.FileBytes = fi.Size()
+	}
+	return row, nil
+}
+
+// startProfile starts a CPU profile into path.c<conns> ("" profiles
+// nothing); the returned func stops it and may be called more than once.
+func startProfile(path string, conns int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.c%d", path, conns))
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
+}
+
+// drain waits until no job is pending or running.
+func drain(ctx context.Context, app *App, timeout time.Duration) (engine.Stats, error) {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := app.queue.Stats(ctx)
+		if err != nil {
+			return st, err
+		}
+		if st.States[engine.JobPending] == 0 && st.States[engine.JobRunning] == 0 {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("jobs still pending/running after %s: %v", timeout, st.States)
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// benchConfig loads the user's config with its server, admin and storage
+// pointed at dir, or generates one source and one listener there.
+func benchConfig(dir string, o benchOptions) (*config.Config, error) {
+	if o.config != "" {
+		cfg, err := config.Load(o.config)
+		if err != nil {
+			return nil, err
+		}
+		if len(cfg.Sources) == 0 {
+			return nil, fmt.Errorf("%s has no [[sources]] to send as", cfg.Path)
+		}
+		cfg.Server.Listen, cfg.Admin.Listen = "127.0.0.1:0", ""
+		cfg.Storage.Dir = filepath.Join(dir, "data")
+		cfg.Log.Level = "warn"
+		if o.workers > 0 {
+			cfg.Queue.Workers = o.workers
+		}
+		return cfg, nil
+	}
+	script := o.script
+	if script == "" {
+		script = filepath.Join(dir, "bench_listener.js")
+		if err := os.WriteFile(script, []byte("export default function () {}\n"), 0o644); err != nil {
+			return nil, err
+		}
+	} else if abs, err := filepath.Abs(script); err == nil {
+		script = abs
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	workers := ""
+	if o.workers > 0 {
+		workers = fmt.Sprintf("workers = %d", o.workers)
+	}
+	body := fmt.Sprintf(`[server]
+listen = "127.0.0.1:0"
+shutdown_timeout = "10s"
+[admin]
+listen = ""
+[storage]
+dir = "data"
+[queue]
+%s
+[database]
+driver = "sqlite"
+dsn = "data/app.db"
+[mail]
+transport = "log"
+[log]
+level = "warn"
+
+[[sources]]
+name = "bench"
+path = "/webhooks/bench"
+verify = "ittybit"
+secret = %q
+event = "bench.event"
+
+[[listeners]]
+name = "bench"
+script = %q
+on = ["bench.event"]
+tries = 1
+timeout = "30s"
+`, workers, hex.EncodeToString(secret), script)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return nil, err
+	}
+	return config.Load(path)
+}
+
+// benchBaseline loads the naive server (stored) or the verify-only one.
+func benchBaseline(ctx context.Context, o benchOptions, conns int, stored bool) (benchRow, error) {
+	row := benchRow{Server: rowCeiling, Connections: conns}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return row, err
+	}
+	var srv *loadgen.BaselineServer
+	if stored {
+		row.Server = rowBaseline
+		dir, err := os.MkdirTemp(o.dir, "switchboard-baseline-*")
+		if err != nil {
+			return row, err
+		}
+		defer os.RemoveAll(dir)
+		if srv, err = loadgen.Baseline(dir, secret); err != nil {
+			return row, err
+		}
+	} else {
+		var err error
+		if srv, err = loadgen.VerifyOnly(secret); err != nil {
+			return row, err
+		}
+	}
+	ln, err := listenLocal()
+	if err != nil {
+		srv.Close()
+		return row, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	row.Result, err = loadgen.Run(ctx, loadgen.Options{
+		URL:         "http://" + ln.Addr().String() + "/webhooks/bench",
+		Connections: conns,
+		Duration:    o.duration,
+		Requests:    o.requests,
+		BodySize:    o.bodySize,
+		Sign:        func(body []byte) map[string]string { return loadgen.SignBaseline(secret, body) },
+	})
+	row.FileBytes, _ = srv.FileSize()
+	return row, errors.Join(err, srv.Close(), <-done)
+}
+
+func listenLocal() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

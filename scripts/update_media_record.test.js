@@ -1,0 +1,81 @@
+// Tests for update_media_record, on both Ittybit webhook shapes.
+import { test, run, fixture, expect } from "switchboard/test";
+
+test("records a completed task on its media row (legacy task webhook)", (t) => {
+  t.schema("demo");
+  const r = run("update_media_record", fixture("ittybit_task_completed.json"));
+  expect(r).toSucceed();
+  const media = t.first("SELECT status, output_url, metadata FROM media WHERE id = 1");
+  expect(media.status).toBe("completed");
+  expect(media.output_url).toBe("https://cdn.ittybit.com/demo/video.mp4");
+  expect(JSON.parse(media.metadata)).toEqual({ duration: 42.5, width: 1920, height: 1080, format: "mp4" });
+  expect(r.calls("db.exec")).toHaveLength(1);
+});
+
+test("records a succeeded task from the event envelope (task.succeeded)", (t) => {
+  t.schema("demo");
+  t.exec("INSERT INTO media (id, user_id, task_id, status) VALUES (2, 1, 'task_demo_video_2', 'processing')");
+  const r = run("update_media_record", fixture("ittybit_event_succeeded.json"));
+  expect(r).toSucceed();
+  expect(t.first("SELECT status, output_url FROM media WHERE id = 2")).toEqual({
+    status: "completed",
+    output_url: "https://cdn.ittybit.com/demo/video-2.mp4",
+  });
+  expect(t.first("SELECT status FROM media WHERE id = 1").status).toBe("processing");
+});
+
+test("marks the media failed when the task failed", (t) => {
+  t.schema("demo");
+  t.exec("UPDATE media SET task_id = 'task_demo_broken' WHERE id = 1");
+  const r = run("update_media_record", fixture("ittybit_task_failed.json"));
+  expect(r).toSucceed();
+  expect(t.first("SELECT status, output_url FROM media WHERE id = 1")).toEqual({ status: "failed", output_url: null });
+});
+
+test("copies an in-between status as it is", (t) => {
+  t.schema("demo");
+  const task = fixture("ittybit_task_completed.json");
+  task.status = "processing";
+  expect(run("update_media_record", task)).toSucceed();
+  expect(t.first("SELECT status FROM media WHERE id = 1").status).toBe("processing");
+});
+
+test("the thumbnail's webhook closes the cycle: media gets thumbnail_url", (t) => {
+  t.schema("demo");
+  t.stub("ittybit.createTask", { id: "task_demo_thumb", object: "task", kind: "image", status: "pending" });
+  expect(run("update_media_record", fixture("ittybit_task_completed.json"))).toSucceed();
+  expect(run("generate_thumbnail", fixture("ittybit_task_completed.json"))).toSucceed();
+  expect(t.first("SELECT thumbnail_task_id FROM media WHERE id = 1").thumbnail_task_id).toBe("task_demo_thumb");
+
+  const r = run("update_media_record", fixture("ittybit_thumbnail_completed.json"));
+  expect(r).toSucceed();
+  const media = t.first("SELECT status, output_url, thumbnail_url FROM media WHERE id = 1");
+  expect(media).toEqual({
+    status: "completed",
+    output_url: "https://cdn.ittybit.com/demo/video.mp4",
+    thumbnail_url: "https://cdn.ittybit.com/demo/thumb.webp",
+  });
+});
+
+test("a failed thumbnail task leaves the media row alone", (t) => {
+  t.schema("demo");
+  t.exec("UPDATE media SET thumbnail_task_id = 'task_demo_thumb' WHERE id = 1");
+  const thumb = fixture("ittybit_thumbnail_completed.json");
+  thumb.data.status = "failed";
+  const r = run("update_media_record", thumb);
+  expect(r).toSucceed();
+  expect(r.calls("db.exec")).toHaveLength(0);
+  expect(t.first("SELECT thumbnail_url FROM media WHERE id = 1").thumbnail_url).toBeNull();
+});
+
+test("ignores a task for media it does not know", (t) => {
+  t.schema("demo");
+  const r = run("update_media_record", fixture("ittybit_event_succeeded.json"));
+  expect(r).toSucceed();
+  expect(r.calls("db.exec")).toEqual([]);
+});
+
+test("fails, so the job retries, on a payload without a task id", (t) => {
+  t.schema("demo");
+  expect(run("update_media_record", { object: "task", status: "completed" })).toFail("payload has no task id");
+});
