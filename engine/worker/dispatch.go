@@ -36,7 +36,7 @@ func (d *dispatcher) loop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if leased > 0 && d.running < d.p.opts.Workers {
+		if leased > 0 && d.running < d.capacity() {
 			continue // there may be more due right now
 		}
 		d.sleep(ctx, wait)
@@ -71,6 +71,10 @@ func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) {
 	}
 }
 
+// capacity is how many jobs may be leased and not yet finished: one per
+// worker plus the prefetched ones waiting for a worker.
+func (d *dispatcher) capacity() int { return d.p.opts.Workers + d.p.opts.Prefetch }
+
 func (d *dispatcher) release(listener string) {
 	d.running--
 	d.perLis[listener]--
@@ -80,7 +84,7 @@ func (d *dispatcher) release(listener string) {
 // the workers. It returns how many it leased and how long to wait before
 // looking again if nothing else wakes the dispatcher.
 func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
-	free := d.p.opts.Workers - d.running
+	free := d.capacity() - d.running
 	if free <= 0 {
 		return 0, idlePoll
 	}
@@ -103,7 +107,7 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 		}
 		d.running++
 		d.perLis[l.Job.Listener]++
-		d.jobs <- l // buffered to Workers: never blocks while running < Workers
+		d.jobs <- l // buffered to capacity: never blocks while running < capacity
 	}
 	wait := idlePoll
 	if next := d.p.opts.Queue.NextDue(); !next.IsZero() {

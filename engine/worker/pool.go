@@ -33,6 +33,9 @@ type Options struct {
 	Observe func(listener string, o engine.Outcome, d time.Duration)
 	// LeaseGrace is added to a listener's timeout to get its lease.
 	LeaseGrace time.Duration
+	// Prefetch is how many jobs beyond Workers may be leased ahead, so one
+	// lease transaction claims a batch. Default: Workers.
+	Prefetch int
 	// Now is for tests.
 	Now func() time.Time
 }
@@ -47,7 +50,8 @@ type Pool struct {
 	cancelRun context.CancelFunc
 
 	stopLease context.CancelFunc
-	done      chan struct{} // closed when the dispatcher and workers exit
+	done      chan struct{}  // closed when the dispatcher, workers and outcome writes are done
+	recording sync.WaitGroup // outcome writes in flight
 	startOnce sync.Once
 	stopOnce  sync.Once
 }
@@ -66,6 +70,9 @@ func New(opts Options) *Pool {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = opts.Workers
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, done: make(chan struct{})}
 }
@@ -76,8 +83,9 @@ func (p *Pool) Start(ctx context.Context) {
 	p.startOnce.Do(func() {
 		leaseCtx, cancel := context.WithCancel(ctx)
 		p.stopLease = cancel
-		jobs := make(chan engine.Lease, p.opts.Workers)
-		finished := make(chan string, p.opts.Workers)
+		capacity := p.opts.Workers + p.opts.Prefetch
+		jobs := make(chan engine.Lease, capacity)
+		finished := make(chan string, capacity)
 		var wg sync.WaitGroup
 		for range p.opts.Workers {
 			wg.Add(1)
@@ -100,6 +108,7 @@ func (p *Pool) Start(ctx context.Context) {
 			}()
 			wg.Wait()
 			close(finished)
+			p.recording.Wait()
 			close(p.done)
 		}()
 	})
@@ -204,7 +213,19 @@ func (p *Pool) outcome(l *engine.Listener, job *engine.Job, err error, ctx conte
 	return res
 }
 
+// finish records an attempt's outcome without holding up the worker: the
+// queue commits outcomes that arrive together in one transaction, so
+// workers that wait for their own would serialise on the disk. A lost
+// outcome (crash before the commit) only means the job runs again.
 func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, elapsed time.Duration) {
+	p.recording.Add(1)
+	go func() {
+		defer p.recording.Done()
+		p.record(log, listener, res, elapsed)
+	}()
+}
+
+func (p *Pool) record(log *slog.Logger, listener string, res engine.Result, elapsed time.Duration) {
 	// Recording the outcome must survive shutdown's interrupt.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
