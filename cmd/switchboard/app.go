@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.engine = script.NewEngine(modules, script.Options{Logger: logger})
+	a.engine = script.NewEngine(modules, scriptOptions(cfg, logger))
 
 	a.pool = worker.New(worker.Options{
 		Queue:   a.queue,
@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	})
 	a.closers = append(a.closers, a.pool.Stop)
 
-	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, a.router, logger)
+	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +147,20 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 		kv.New(a.queue),
 		emit.New(a.router),
 	}, nil
+}
+
+// countingSubmitter counts stored events per source for /metrics.
+type countingSubmitter struct {
+	*engine.Router
+	metrics *admin.Metrics
+}
+
+func (c countingSubmitter) Submit(ctx context.Context, ev *engine.Event, payload any) (string, error) {
+	id, err := c.Router.Submit(ctx, ev, payload)
+	if err == nil {
+		c.metrics.ObserveEnqueued(ev.Source)
+	}
+	return id, err
 }
 
 // Run binds the listeners, starts the workers and the watcher, and serves

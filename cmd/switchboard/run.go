@@ -77,7 +77,7 @@ func cmdRun(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer closeAll()
-	eng := script.NewEngine(modules, script.Options{Logger: logger})
+	eng := script.NewEngine(modules, scriptOptions(cfg, logger))
 
 	runCtx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
@@ -178,4 +178,9 @@ func (r *printRecorder) Record(module, fn string, args ...any) {
 		parts = append(parts, string(b))
 	}
 	fmt.Fprintf(r.w, "→ %s.%s(%s)\n", module, fn, strings.Join(parts, ", "))
+}
+
+// scriptOptions turns [scripts] into the engine's limits.
+func scriptOptions(cfg *config.Config, logger *slog.Logger) script.Options {
+	return script.Options{MemoryLimit: int64(cfg.Scripts.MemoryLimit), MaxCallStackSize: cfg.Scripts.MaxCallStack, Logger: logger}
 }

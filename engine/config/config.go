@@ -17,6 +17,7 @@ type Config struct {
 	HTTP      HTTP       `toml:"http"`
 	Ittybit   Ittybit    `toml:"ittybit"`
 	Log       Log        `toml:"log"`
+	Scripts   Scripts    `toml:"scripts"`
 	Sources   []Source   `toml:"sources"`
 	Listeners []Listener `toml:"listeners"`
 
@@ -111,6 +112,12 @@ type Log struct {
 	Format string `toml:"format"` // text | json
 }
 
+// Scripts bounds what a listener script may use.
+type Scripts struct {
+	MemoryLimit  Size `toml:"memory_limit"`   // Go heap above which running attempts are interrupted
+	MaxCallStack int  `toml:"max_call_stack"` // JS frames before a RangeError
+}
+
 // Source is one webhook sender.
 type Source struct {
 	Name       string   `toml:"name"`
@@ -187,5 +194,6 @@ func Default() Config {
 		},
 		Ittybit: Ittybit{BaseURL: "https://api.ittybit.com"},
 		Log:     Log{Level: "info", Format: "text"},
+		Scripts: Scripts{MemoryLimit: 512 << 20, MaxCallStack: 1024},
 	}
 }
