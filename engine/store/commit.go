@@ -130,7 +130,7 @@ func (q *Queue) commitLoop() {
 func (q *Queue) commit(batch []*request) {
 	live := batch
 	for len(live) > 0 {
-		var dirty int = -1
+		dirty := -1
 		var fx effects
 		err := q.db.Update(func(tx *bolt.Tx) error {
 			if q.opts.testHookBeforeCommit != nil {

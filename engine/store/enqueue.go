@@ -16,7 +16,8 @@ import (
 // earlier in the same batch) writes nothing and returns the first event's
 // id with engine.ErrDuplicate. While pending+running jobs number MaxDepth
 // or more, or when the write fails, the error wraps engine.ErrUnavailable.
-// ev is not retained: every byte is copied before Enqueue queues the write.
+// Enqueue sets ev.ReceivedAt to now if it is zero. ev is not retained:
+// every byte is copied before the write is queued.
 func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (string, error) {
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = q.now()

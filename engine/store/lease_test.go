@@ -30,7 +30,8 @@ func TestQueue_Lease_Quota(t *testing.T) {
 	}{
 		{"per-listener max", 10, map[string]engine.Quota{"a": {Max: 2, LeaseFor: time.Minute}}, map[string]int{"a": 2}},
 		{"absent listener left alone", 10, map[string]engine.Quota{"b": {Max: 10, LeaseFor: time.Minute}}, map[string]int{"b": 4}},
-		{"overall max", 3, map[string]engine.Quota{"a": {Max: 10, LeaseFor: time.Minute}, "c": {Max: 10, LeaseFor: time.Minute}}, map[string]int{"a": 2, "c": 1}},
+		// a's two earliest are running: c-3s, c-2s, then the -1s tie goes to a (older id).
+		{"overall max", 3, map[string]engine.Quota{"a": {Max: 10, LeaseFor: time.Minute}, "c": {Max: 10, LeaseFor: time.Minute}}, map[string]int{"a": 1, "c": 2}},
 		{"zero quota", 10, map[string]engine.Quota{"c": {Max: 0, LeaseFor: time.Minute}}, map[string]int{}},
 	}
 	for _, tt := range tests {

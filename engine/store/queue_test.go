@@ -157,15 +157,14 @@ func TestQueue_GroupCommit(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	commits := 0
-	gate := make(chan struct{})
-	first := true
+	gate, entered := make(chan struct{}), make(chan struct{})
 	hook := func() error {
 		mu.Lock()
 		commits++
-		wait := first
-		first = false
+		first := commits == 1
 		mu.Unlock()
-		if wait {
+		if first {
+			close(entered)
 			<-gate
 		}
 		return nil
@@ -173,16 +172,7 @@ func TestQueue_GroupCommit(t *testing.T) {
 	q := openQueue(t, store.WithCommitHook(store.Options{DedupeWindow: time.Hour}, hook))
 	blocker := make(chan error, 1)
 	go func() { blocker <- q.Ping(ctx) }()
-	// Wait for the committer to be inside the first commit.
-	for {
-		mu.Lock()
-		c := commits
-		mu.Unlock()
-		if c == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	<-entered // the committer is inside the first commit
 	const n = 20
 	type answer struct {
 		id  string

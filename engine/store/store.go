@@ -144,10 +144,8 @@ func (q *Queue) recover() error {
 		return fmt.Errorf("recover running jobs: %w", err)
 	}
 	fx.dueTouched, fx.failed = true, 0
+	fx.ready = !fx.nextDue.IsZero() // wake workers for jobs already due
 	q.apply(fx)
-	if !fx.nextDue.IsZero() {
-		q.ready <- struct{}{}
-	}
 	return nil
 }
 
