@@ -21,6 +21,9 @@ var (
 	ErrLeaseLost = errors.New("lease lost")
 	// ErrClosed: the component was closed.
 	ErrClosed = errors.New("closed")
+	// ErrConflict: the request does not fit the resource's state, such as
+	// retrying a job that has not failed.
+	ErrConflict = errors.New("conflict")
 )
 
 // SnoozeError asks for the job to run again after After without spending

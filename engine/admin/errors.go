@@ -15,7 +15,7 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrConflict: the request does not fit the resource's state, such as
 	// forgetting a job that has not failed.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = engine.ErrConflict
 )
 
 // badRequest is a request the caller got wrong (a bad query parameter).

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,7 +12,7 @@ import (
 
 // ErrNotFailed is returned (wrapped) by RetryJob and ForgetJob for a job
 // that is not failed.
-var ErrNotFailed = errors.New("job has not failed")
+var ErrNotFailed = fmt.Errorf("job has not failed: %w", engine.ErrConflict)
 
 // adminChunk bounds how many jobs one transaction of a bulk admin action
 // touches, so it does not hold the writer for long.
