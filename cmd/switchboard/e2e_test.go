@@ -37,7 +37,7 @@ type apiRequest struct {
 	Body                               map[string]any
 }
 
-func newFakeIttybit(t *testing.T) *fakeIttybit {
+func newFakeIttybit(t testing.TB) *fakeIttybit {
 	f := &fakeIttybit{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
@@ -65,7 +65,7 @@ func (f *fakeIttybit) Requests() []apiRequest {
 }
 
 // testConfig writes a config for a temp dir that uses the shipped scripts.
-func testConfig(t *testing.T, apiURL string, extra string) *config.Config {
+func testConfig(t testing.TB, apiURL string, extra string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	scripts, err := filepath.Abs("../../scripts")
@@ -140,7 +140,7 @@ on = ["media.processed"]
 
 // startApp opens the app database with the demo schema, starts the
 // router, and stops it when the test ends.
-func startApp(t *testing.T, cfg *config.Config) *App {
+func startApp(t testing.TB, cfg *config.Config) *App {
 	t.Helper()
 	ctx := context.Background()
 	if err := os.MkdirAll(cfg.Resolve("data"), 0o755); err != nil {
@@ -190,7 +190,7 @@ func startApp(t *testing.T, cfg *config.Config) *App {
 }
 
 // post signs body as the source would (unless sign is false) and posts it.
-func post(t *testing.T, app *App, body []byte, sign bool) (int, map[string]string) {
+func post(t testing.TB, app *App, body []byte, sign bool) (int, map[string]string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+app.PublicAddr.String()+"/webhooks/ittybit", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -215,7 +215,7 @@ func post(t *testing.T, app *App, body []byte, sign bool) (int, map[string]strin
 	return resp.StatusCode, out
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("../../testdata", name))
 	if err != nil {
@@ -225,7 +225,7 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 // waitIdle waits until no job is pending or running.
-func waitIdle(t *testing.T, app *App) engine.Stats {
+func waitIdle(t testing.TB, app *App) engine.Stats {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -243,7 +243,7 @@ func waitIdle(t *testing.T, app *App) engine.Stats {
 	}
 }
 
-func queryRow(t *testing.T, app *App, query string, args ...any) map[string]any {
+func queryRow(t testing.TB, app *App, query string, args ...any) map[string]any {
 	t.Helper()
 	rows, err := queryRows(context.Background(), app.appDB.SQL(), query, args...)
 	if err != nil {
