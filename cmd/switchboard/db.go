@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -39,45 +38,11 @@ func cmdDB(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "app database ready (%s): tables users, media; sample user 1 and media rows\n", cfg.Database.Driver)
 		return nil
 	}
-	rows, err := queryRows(ctx, d.SQL(), pos[1])
+	rows, err := d.Query(ctx, pos[1])
 	if err != nil {
 		return err
 	}
 	return printJSON(w, rows)
-}
-
-// queryRows runs query and returns its rows as column → value maps, with
-// text columns as strings.
-func queryRows(ctx context.Context, q *sql.DB, query string, args ...any) ([]map[string]any, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	out := []map[string]any{}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		row := make(map[string]any, len(cols))
-		for i, c := range cols {
-			if b, ok := vals[i].([]byte); ok {
-				vals[i] = string(b)
-			}
-			row[c] = vals[i]
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
 }
 
 // initAppDB applies the schema and the sample rows; both are idempotent.

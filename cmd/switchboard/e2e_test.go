@@ -245,7 +245,7 @@ func waitIdle(t testing.TB, app *App) engine.Stats {
 
 func queryRow(t testing.TB, app *App, query string, args ...any) map[string]any {
 	t.Helper()
-	rows, err := queryRows(context.Background(), app.appDB.SQL(), query, args...)
+	rows, err := app.appDB.Query(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

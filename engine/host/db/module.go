@@ -139,6 +139,13 @@ func (d *DB) bind(query string) string {
 	return query
 }
 
+// Query runs a statement outside any job (the CLI's `db query`, tests)
+// and returns its rows as scripts see them, with `?` placeholders on
+// every driver.
+func (d *DB) Query(ctx context.Context, query string, params ...any) ([]map[string]any, error) {
+	return d.query(ctx, d.db, query, params, 0)
+}
+
 // query runs a statement and returns its rows as JS-friendly maps; limit 0
 // reads every row.
 func (d *DB) query(ctx context.Context, q querier, query string, params []any, limit int) ([]map[string]any, error) {
