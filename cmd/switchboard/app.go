@@ -124,29 +124,32 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 
 // openModules opens the host bindings scripts import from "switchboard".
 func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
-	cfg := a.cfg
-	var err error
-	a.appDB, err = db.Open(ctx, cfg.Database, cfg.Dir)
+	appDB, modules, err := openBindings(ctx, a.cfg, a.logger)
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func(context.Context) error { return a.appDB.Close() })
+	a.appDB = appDB
+	a.closers = append(a.closers, func(context.Context) error { return appDB.Close() })
+	return append(modules, kv.New(a.queue), emit.New(a.router)), nil
+}
+
+// openBindings opens the host modules that need only config (db, http,
+// mail, ittybit); kv and emit need the queue and are added by the caller.
+// The caller closes the returned database.
+func openBindings(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*db.DB, []engine.Module, error) {
 	web, err := hosthttp.New(cfg.HTTP)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, a.logger)
+	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return []engine.Module{
-		a.appDB,
-		web,
-		mailer,
-		ittybit.New(cfg.Ittybit, web.Client()),
-		kv.New(a.queue),
-		emit.New(a.router),
-	}, nil
+	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}, nil
 }
 
 // countingSubmitter counts stored events per source for /metrics.

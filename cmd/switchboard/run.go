@@ -15,12 +15,8 @@ import (
 
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
-	"github.com/switchboard/switchboard/engine/host/db"
 	"github.com/switchboard/switchboard/engine/host/emit"
-	hosthttp "github.com/switchboard/switchboard/engine/host/http"
-	"github.com/switchboard/switchboard/engine/host/ittybit"
 	"github.com/switchboard/switchboard/engine/host/kv"
-	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/script"
 	"github.com/switchboard/switchboard/engine/store"
 )
@@ -109,39 +105,19 @@ func cmdRun(ctx context.Context, args []string, w io.Writer) error {
 // need the queue file, which a running server holds locked: then they
 // throw a clear error when used instead of hanging.
 func localModules(ctx context.Context, cfg *config.Config, logger *slog.Logger) ([]engine.Module, func(), error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	appDB, modules, err := openBindings(ctx, cfg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	closers = append(closers, func() { appDB.Close() })
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	web, err := hosthttp.New(cfg.HTTP)
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	modules := []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}
-
 	q, err := store.Open(store.Options{Path: filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db"), Logger: logger})
 	if err != nil {
 		unavailable := fmt.Errorf("unavailable in `switchboard run`: %w (stop the server, or use --dry-run)", err)
 		modules = append(modules, kv.New(failingKV{unavailable}), emit.New(failingSubmitter{unavailable}))
-		return modules, closeAll, nil
+		return modules, func() { appDB.Close() }, nil
 	}
-	closers = append(closers, func() { q.Close(context.Background()) })
 	routes, _ := cfg.Routes()
 	modules = append(modules, kv.New(q), emit.New(engine.NewRouter(q, routes)))
-	return modules, closeAll, nil
+	return modules, func() { q.Close(context.Background()); appDB.Close() }, nil
 }
 
 type failingKV struct{ err error }
