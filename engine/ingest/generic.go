@@ -46,7 +46,7 @@ func newGeneric(src config.Source, secrets [][]byte) (*generic, error) {
 	case "", "hex":
 		g.encode, g.decode, g.encoding = hex.EncodeToString, hex.DecodeString, "hex"
 	case "base64":
-		g.encode, g.decode, g.encoding = base64.StdEncoding.EncodeToString, base64.StdEncoding.DecodeString, "base64"
+		g.encode, g.decode, g.encoding = base64.StdEncoding.EncodeToString, decodeBase64, "base64"
 	default:
 		return nil, fmt.Errorf("encoding: %q is not one of hex, base64", src.Encoding)
 	}

@@ -3,6 +3,8 @@ package ingest
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"hash"
 )
 
@@ -33,4 +35,18 @@ func anyKeyMatches(keys [][]byte, got []byte, mac func(key []byte) []byte) bool 
 		}
 	}
 	return ok
+}
+
+// decodeBase64 decodes standard base64 strictly: encoding/base64 skips
+// \r and \n inside the input, so several header values would decode to
+// one signature; only the canonical spelling is accepted.
+func decodeBase64(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if base64.StdEncoding.EncodeToString(b) != s {
+		return nil, errors.New("not canonical base64")
+	}
+	return b, nil
 }

@@ -21,7 +21,7 @@ func (v *shopify) Verify(h Header, body []byte, _ time.Time) (string, error) {
 	if sig == "" {
 		return "", fmt.Errorf("%w: %s", ErrNoSignature, shopifySigHeader)
 	}
-	got, err := base64.StdEncoding.DecodeString(sig)
+	got, err := decodeBase64(sig)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s is not base64", ErrMalformed, shopifySigHeader)
 	}

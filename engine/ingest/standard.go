@@ -68,7 +68,7 @@ func (v *standard) Verify(h Header, body []byte, now time.Time) (string, error) 
 		if !isV1 {
 			continue // other versions (v1a asymmetric) are not ours to check
 		}
-		got, err := base64.StdEncoding.DecodeString(b64)
+		got, err := decodeBase64(b64)
 		if err != nil || len(got) == 0 {
 			continue
 		}
