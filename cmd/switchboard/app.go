@@ -51,6 +51,7 @@ type App struct {
 	AdminAddr  net.Addr
 	Ready      chan struct{}
 
+	watcher  *script.Watcher // nil until Run starts watching
 	reloadMu sync.Mutex
 	status   atomic.Pointer[admin.ReloadStatus]
 	// pending is the last config reloaded, for reporting which of its
@@ -59,6 +60,11 @@ type App struct {
 
 	closeOnce sync.Once
 	closers   []func(context.Context) error // run in reverse by Close
+	// workIndex is the index of the workers' Stop in closers: Close's
+	// grace deadline bounds it and what stops before it; what closes
+	// after it (store, database) gets a fresh deadline, so an exhausted
+	// grace period does not cut the store's close short.
+	workIndex int
 }
 
 // Open builds every component from cfg. It binds nothing yet.
@@ -111,6 +117,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Logger:  logger,
 		Observe: a.metrics.ObserveJob,
 	})
+	a.workIndex = len(a.closers)
 	a.closers = append(a.closers, a.pool.Stop)
 
 	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
@@ -251,8 +258,14 @@ func (a *App) replay(ctx context.Context, eventID string) ([]string, error) {
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
 	a.closeOnce.Do(func() {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		for i := len(a.closers) - 1; i >= 0; i-- {
-			if err := a.closers[i](ctx); err != nil {
+			stepCtx := ctx
+			if i < a.workIndex {
+				stepCtx = cleanup
+			}
+			if err := a.closers[i](stepCtx); err != nil {
 				errs = append(errs, err)
 			}
 		}

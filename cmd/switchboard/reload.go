@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/engine/admin"
@@ -25,6 +26,9 @@ func (a *App) watch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch config and scripts: %w", err)
 	}
+	a.reloadMu.Lock()
+	a.watcher = w
+	a.reloadMu.Unlock()
 	w.Start(ctx)
 	a.closers = append(a.closers, func(context.Context) error { return w.Close() })
 	return nil
@@ -90,33 +94,43 @@ func (a *App) reload() error {
 	a.scripts.Store(set)
 	a.router.Swap(routes)
 	a.pending = cfg
+	if a.watcher != nil {
+		// A listener added by this reload may live in a new directory.
+		for _, p := range a.watchPaths() {
+			if err := a.watcher.Add(p); err != nil {
+				a.logger.Warn("watch new script directory", "path", p, "err", err)
+			}
+		}
+	}
 	return nil
 }
 
-// restartKeys lists the top-level settings that differ between the
-// running config and the reloaded one but are only read at start.
+// restartKeys lists the settings ("server.listen", "mail.host") that
+// differ between the running config and the reloaded one but are only
+// read at start. Listeners and sources are applied live.
 func restartKeys(running, next *config.Config) []string {
 	if next == nil {
 		return nil
 	}
 	var keys []string
-	pairs := []struct {
-		key  string
-		a, b any
-	}{
-		{"server", running.Server, next.Server},
-		{"admin", running.Admin, next.Admin},
-		{"storage", running.Storage, next.Storage},
-		{"queue", running.Queue, next.Queue},
-		{"database", running.Database, next.Database},
-		{"mail", running.Mail, next.Mail},
-		{"http", running.HTTP, next.HTTP},
-		{"ittybit", running.Ittybit, next.Ittybit},
-		{"log", running.Log, next.Log},
-	}
-	for _, p := range pairs {
-		if !reflect.DeepEqual(p.a, p.b) {
-			keys = append(keys, p.key)
+	a, b := reflect.ValueOf(*running), reflect.ValueOf(*next)
+	for i := range a.NumField() {
+		section := strings.Split(a.Type().Field(i).Tag.Get("toml"), ",")[0]
+		if section == "" || section == "-" || section == "sources" || section == "listeners" || section == "defaults" {
+			continue
+		}
+		sa, sb := a.Field(i), b.Field(i)
+		if sa.Kind() != reflect.Struct {
+			if !reflect.DeepEqual(sa.Interface(), sb.Interface()) {
+				keys = append(keys, section)
+			}
+			continue
+		}
+		for j := range sa.NumField() {
+			key := strings.Split(sa.Type().Field(j).Tag.Get("toml"), ",")[0]
+			if key != "" && key != "-" && !reflect.DeepEqual(sa.Field(j).Interface(), sb.Field(j).Interface()) {
+				keys = append(keys, section+"."+key)
+			}
 		}
 	}
 	return keys

@@ -162,7 +162,7 @@ func TestReload_ScriptEdits(t *testing.T) {
 func TestReload_Config(t *testing.T) {
 	pc := procConfig{
 		Listeners: markerListener,
-		Scripts:   map[string]string{"scripts/marker.js": markScript("m1"), "scripts/second.js": markScript("s1")},
+		Scripts:   map[string]string{"scripts/marker.js": markScript("m1"), "extra/second.js": markScript("s1")},
 	}
 	app, cfg := reloadApp(t, pc)
 	if l := app.router.Routes().Listener("marker"); l == nil || l.Tries != 5 {
@@ -172,7 +172,7 @@ func TestReload_Config(t *testing.T) {
 	pc.Listeners = markerListener + "tries = 2\n" + `
 [[listeners]]
 name = "second"
-script = "scripts/second.js"
+script = "extra/second.js"
 on = ["media.processed"]
 `
 	saved := time.Now()
@@ -187,12 +187,19 @@ on = ["media.processed"]
 	if got := versionRun(t, app, "second"); got != "s1" {
 		t.Fatalf("added listener: version %q, want s1", got)
 	}
+	// Its directory was not watched before the reload; it is now.
+	saved = time.Now()
+	writeFile(t, filepath.Join(cfg.Dir, "extra", "second.js"), markScript("s2"))
+	waitReload(t, app, saved, true)
+	if got := versionRun(t, app, "second"); got != "s2" {
+		t.Fatalf("edit in the new listener's directory: version %q, want s2", got)
+	}
 
 	pc.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	saved = time.Now()
 	writeFile(t, cfg.Path, procConfigText(pc))
 	st = waitReload(t, app, saved, true)
-	if !restartNamed(st.NeedsRestart, "server") {
+	if !restartNamed(st.NeedsRestart, "server.listen") {
 		t.Fatalf("NeedsRestart = %v, want server.listen named", st.NeedsRestart)
 	}
 	// Still serving on the old address.
@@ -202,9 +209,9 @@ on = ["media.processed"]
 }
 
 // restartNamed reports whether keys names the section (or a key in it).
-func restartNamed(keys []string, section string) bool {
+func restartNamed(keys []string, key string) bool {
 	for _, k := range keys {
-		if k == section || strings.HasPrefix(k, section+".") {
+		if k == key {
 			return true
 		}
 	}

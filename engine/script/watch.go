@@ -30,6 +30,7 @@ type Watcher struct {
 	debounce time.Duration
 	onChange func(changed []string)
 
+	mu    sync.Mutex                 // guards trees and files: Add runs beside the loop
 	trees map[string]bool            // directories watched with their subdirectories
 	files map[string]map[string]bool // directory → file names watched in it
 
@@ -63,6 +64,15 @@ func NewWatcher(paths []string, debounce time.Duration, onChange func(changed []
 		}
 	}
 	return w, nil
+}
+
+// Add watches one more path (a directory with everything below it, or a
+// file through its directory); watching a path twice is harmless. The
+// caller uses it when a reload brings a script in a new directory.
+func (w *Watcher) Add(p string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.add(p)
 }
 
 func (w *Watcher) add(p string) error {
@@ -170,7 +180,9 @@ func (w *Watcher) loop(ctx context.Context) {
 			if !ok {
 				return
 			}
+			w.mu.Lock()
 			changed := w.changes(ev)
+			w.mu.Unlock()
 			if len(changed) == 0 {
 				continue
 			}
@@ -181,9 +193,11 @@ func (w *Watcher) loop(ctx context.Context) {
 		case <-w.fs.Errors:
 			// An overflow or a vanished directory: report the roots as
 			// changed so the caller rebuilds from scratch.
+			w.mu.Lock()
 			for root := range w.trees {
 				pending[root] = true
 			}
+			w.mu.Unlock()
 			timer.Reset(w.debounce)
 		case <-timer.C:
 			if len(pending) == 0 {
