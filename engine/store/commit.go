@@ -15,6 +15,17 @@ import (
 // hold the writer (and every waiting caller) for long.
 const maxBatch = 1000
 
+// A batch of only background writes (leases, outcomes, pruning) waits up to
+// holdFor for an ingest request to share its fsync, but only while ingest
+// is active (one committed within ingestActive): otherwise every request
+// arriving during the background commit would wait a whole commit more.
+// Workers do not wait for outcomes, and a lease delayed by holdFor delays
+// one job start by as much, so no caller waits long for it.
+const (
+	holdFor      = time.Millisecond
+	ingestActive = 20 * time.Millisecond
+)
+
 // request is one write waiting for the committer. op runs inside the
 // batch's transaction and may run more than once (when a later request in
 // the batch fails dirty and the batch is replayed), so it must derive
@@ -24,6 +35,19 @@ type request struct {
 	op   func(t *txn) error
 	err  error
 	done chan error // buffered 1: the committer never blocks on an abandoned caller
+	// ingest marks a request a webhook sender waits for: a batch holding
+	// one commits at once, while one holding only background writes
+	// (leases, outcomes, pruning) may wait briefly for one to ride along.
+	ingest bool
+	// mayBeClean marks an op that sets t.wrote itself when it writes; a
+	// batch in which nothing wrote is rolled back instead of committed
+	// (no fsync).
+	mayBeClean bool
+	result     any // the op's output, for the caller
+}
+
+func newRequest(ctx context.Context, op func(t *txn) error) *request {
+	return &request{ctx: ctx, op: op, done: make(chan error, 1)}
 }
 
 // rejected marks an op error returned before the op wrote anything: the
@@ -49,12 +73,17 @@ func unreject(err error) error {
 // errDirty aborts a batch's transaction after an op failed part-way.
 var errDirty = errors.New("op failed after writing")
 
+// errNoWrite rolls back a batch in which nothing wrote: nothing to fsync.
+var errNoWrite = errors.New("nothing written")
+
 // txn is one commit's transaction plus what the commit changes outside it.
 type txn struct {
-	tx  *bolt.Tx
-	q   *Queue
-	now time.Time
-	fx  effects
+	tx     *bolt.Tx
+	q      *Queue
+	now    time.Time
+	fx     effects
+	counts map[string]int64 // counter deltas, written by flushCounts
+	wrote  bool             // something was written (see request.mayBeClean)
 }
 
 // effects are applied to the Queue's in-memory state only once the
@@ -63,19 +92,44 @@ type effects struct {
 	ready      bool // pending jobs added or rescheduled
 	dueTouched bool // the due index changed: recompute nextDue
 	nextDue    time.Time
-	enqueued   uint64
-	finished   uint64
-	failed     uint64
+	// leaseTouched: the lease index changed: recompute firstLease.
+	leaseTouched bool
+	firstLease   time.Time
+	enqueued     uint64
+	finished     uint64
+	failed       uint64
 }
 
-func (t *txn) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+// appendOnly names the buckets whose keys only grow (sequence ids, or a
+// time prefix): filling their pages fully leaves fewer, fuller pages, since
+// nothing is ever inserted before a full page's keys.
+var appendOnly = map[string]bool{
+	string(bEvents): true, string(bEvTime): true, string(bEvJobs): true,
+	string(bJobs): true, string(bDone): true, string(bDedupeT): true,
+}
+
+// appendFill is the FillPercent of appendOnly buckets.
+const appendFill = 0.95
+
+func (t *txn) bucket(name []byte) *bolt.Bucket {
+	b := t.tx.Bucket(name)
+	if appendOnly[string(name)] {
+		b.FillPercent = appendFill
+	}
+	return b
+}
 
 // submit queues op for the committer and waits for its answer.
 func (q *Queue) submit(ctx context.Context, op func(t *txn) error) error {
+	return q.send(newRequest(ctx, op))
+}
+
+// send queues r for the committer and waits for its answer.
+func (q *Queue) send(r *request) error {
+	ctx := r.ctx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, op: op, done: make(chan error, 1)}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
@@ -103,24 +157,68 @@ func (q *Queue) submit(ctx context.Context, op func(t *txn) error) error {
 func (q *Queue) commitLoop() {
 	defer close(q.stopped)
 	batch := make([]*request, 0, maxBatch)
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	var lastIngest time.Time
 	for r := range q.reqs {
-		batch = append(batch[:0], r)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-q.reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
+		batch = q.drain(append(batch[:0], r))
+		if !q.opts.noHold && !hasIngest(batch) && time.Since(lastIngest) < ingestActive {
+			batch = q.waitForIngest(batch, hold)
+		}
+		if hasIngest(batch) {
+			lastIngest = time.Now()
 		}
 		q.commit(batch)
 		clear(batch)
 	}
 	q.closeErr = q.db.Close()
+}
+
+// drain appends every request already queued, up to maxBatch.
+func (q *Queue) drain(batch []*request) []*request {
+	for len(batch) < maxBatch {
+		select {
+		case r, ok := <-q.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// waitForIngest adds requests arriving within holdFor, until an ingest
+// request arrives (then it drains and returns at once).
+func (q *Queue) waitForIngest(batch []*request, hold *time.Timer) []*request {
+	hold.Reset(holdFor)
+	defer hold.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case r, ok := <-q.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			if r.ingest {
+				return q.drain(batch)
+			}
+		case <-hold.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+func hasIngest(batch []*request) bool {
+	for _, r := range batch {
+		if r.ingest {
+			return true
+		}
+	}
+	return false
 }
 
 // commit applies batch in one transaction. A request whose op fails clean
@@ -144,6 +242,9 @@ func (q *Queue) commit(batch []*request) {
 				if r.err != nil {
 					continue
 				}
+				if !r.mayBeClean {
+					t.wrote = true
+				}
 				err := r.op(t)
 				var rj *rejected
 				switch {
@@ -155,12 +256,18 @@ func (q *Queue) commit(batch []*request) {
 					return errDirty
 				}
 			}
-			if t.fx.dueTouched {
-				t.fx.nextDue = firstDue(tx)
+			if !t.wrote {
+				return errNoWrite
+			}
+			if err := t.finishTxn(); err != nil {
+				return err
 			}
 			fx = t.fx
 			return nil
 		})
+		if errors.Is(err, errNoWrite) {
+			err = nil
+		}
 		if dirty >= 0 {
 			live[dirty].done <- live[dirty].err
 			live = append(live[:dirty:dirty], live[dirty+1:]...)
@@ -181,10 +288,28 @@ func (q *Queue) commit(batch []*request) {
 	}
 }
 
+// finishTxn writes what the batch's ops deferred and computes the effects
+// that depend on the final state.
+func (t *txn) finishTxn() error {
+	if err := t.flushCounts(); err != nil {
+		return err
+	}
+	if t.fx.dueTouched {
+		t.fx.nextDue = firstDue(t.tx)
+	}
+	if t.fx.leaseTouched {
+		t.fx.firstLease = firstLease(t.tx)
+	}
+	return nil
+}
+
 // apply publishes a committed transaction's effects.
 func (q *Queue) apply(fx effects) {
 	if fx.dueTouched {
 		q.nextDue.Store(int64(nanos(fx.nextDue)))
+	}
+	if fx.leaseTouched {
+		q.firstLease.Store(int64(nanos(fx.firstLease)))
 	}
 	q.enqueued.Add(fx.enqueued)
 	q.finished.Add(fx.finished)
@@ -206,6 +331,19 @@ func firstDue(tx *bolt.Tx) time.Time {
 	at, _ := splitTkey(k)
 	if at.IsZero() {
 		return time.Unix(0, 1) // due since forever, but not "none"
+	}
+	return at
+}
+
+// firstLease returns the earliest lease end of a running job, zero if none.
+func firstLease(tx *bolt.Tx) time.Time {
+	k, _ := tx.Bucket(bLease).Cursor().First()
+	if k == nil {
+		return time.Time{}
+	}
+	at, _ := splitTkey(k)
+	if at.IsZero() {
+		return time.Unix(0, 1)
 	}
 	return at
 }

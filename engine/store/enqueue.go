@@ -19,33 +19,51 @@ import (
 // Enqueue sets ev.ReceivedAt to now if it is zero. ev is not retained:
 // every byte is copied before the write is queued.
 func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (string, error) {
+	r, err := q.enqueueRequest(ctx, ev, jobs)
+	if err != nil {
+		return "", err
+	}
+	res := r.result.(*enqueueResult)
+	err = q.send(r)
+	if res.dup {
+		return res.id, engine.ErrDuplicate
+	}
+	if err != nil {
+		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
+	}
+	ev.ID = res.id
+	return res.id, nil
+}
+
+// enqueueResult is what an enqueue op reports back to its caller.
+type enqueueResult struct {
+	id  string
+	dup bool
+}
+
+// enqueueRequest encodes ev (outside the committer, which only writes)
+// and returns the request that stores it; r.result is an *enqueueResult.
+func (q *Queue) enqueueRequest(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (*request, error) {
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = q.now()
 	}
 	data, err := encodeEvent(ev)
 	if err != nil {
-		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
+		return nil, fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
 	var dk []byte
 	if q.opts.DedupeWindow > 0 && ev.DeliveryID != "" {
 		dk = dedupeKey(ev.Source, ev.DeliveryID)
 	}
 	news := cloneNewJobs(jobs)
-	var id string
-	var dup bool
-	err = q.submit(ctx, func(t *txn) error {
+	res := &enqueueResult{}
+	r := newRequest(ctx, func(t *txn) error {
 		var err error
-		id, dup, err = t.enqueue(data, dk, news)
+		res.id, res.dup, err = t.enqueue(data, dk, news)
 		return err
 	})
-	if dup {
-		return id, engine.ErrDuplicate
-	}
-	if err != nil {
-		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
-	}
-	ev.ID = id
-	return id, nil
+	r.result, r.ingest = res, true
+	return r, nil
 }
 
 func cloneNewJobs(jobs []engine.NewJob) []engine.NewJob {

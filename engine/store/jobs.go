@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,7 +19,7 @@ func getJob(tx *bolt.Tx, id string) (*engine.Job, error) {
 	if v == nil {
 		return nil, nil
 	}
-	j, err := decodeJob(v)
+	j, err := decodeJob(id, v)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: %w", id, err)
 	}
@@ -36,10 +35,11 @@ func (t *txn) putJob(old, j *engine.Job) error {
 			return err
 		}
 	}
-	data, err := json.Marshal(j)
+	data, err := encodeJob(j)
 	if err != nil {
-		return fmt.Errorf("encode job %s: %w", j.ID, err)
+		return err
 	}
+	t.wrote = true
 	if err := t.bucket(bJobs).Put([]byte(j.ID), data); err != nil {
 		return fmt.Errorf("put job %s: %w", j.ID, err)
 	}
@@ -86,6 +86,7 @@ func (t *txn) index(j *engine.Job) error {
 		}
 		t.fx.ready, t.fx.dueTouched = true, true
 	case engine.JobRunning:
+		t.fx.leaseTouched = true
 		if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil); err != nil {
 			return fmt.Errorf("index job %s: %w", j.ID, err)
 		}
@@ -116,6 +117,7 @@ func (t *txn) unindex(j *engine.Job) error {
 		}
 		t.fx.dueTouched = true
 	case engine.JobRunning:
+		t.fx.leaseTouched = true
 		err = t.bucket(bLease).Delete(tkey(j.LeaseUntil, j.ID))
 	case engine.JobDone:
 		err = t.bucket(bDone).Delete(tkey(j.UpdatedAt, j.ID))
@@ -134,19 +136,41 @@ func (t *txn) count(listener string, state engine.JobState, delta int64) error {
 	return t.add(listenerKey(listener, state), delta)
 }
 
-// add adds delta to one counter, deleting it at zero.
+// add adds delta to one counter. Deltas collect in memory and are written
+// once per transaction by flushCounts: a batch of a thousand enqueues
+// rewrites each counter once, not a thousand times.
 func (t *txn) add(key []byte, delta int64) error {
+	if t.counts == nil {
+		t.counts = make(map[string]int64)
+	}
+	t.counts[string(key)] += delta
+	return nil
+}
+
+// flushCounts writes the collected counter deltas, deleting counters that
+// reach zero.
+func (t *txn) flushCounts() error {
+	if len(t.counts) == 0 {
+		return nil
+	}
 	b := t.bucket(bCounts)
-	n := int64(counter(b, key)) + delta
-	var err error
-	if n <= 0 {
-		err = b.Delete(key)
-	} else {
-		err = b.Put(key, u64(uint64(n)))
+	for k, d := range t.counts {
+		if d == 0 {
+			continue
+		}
+		key := []byte(k)
+		n := int64(counter(b, key)) + d
+		var err error
+		if n <= 0 {
+			err = b.Delete(key)
+		} else {
+			err = b.Put(key, u64(uint64(n)))
+		}
+		if err != nil {
+			return fmt.Errorf("update counter: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("update counter: %w", err)
-	}
+	clear(t.counts)
 	return nil
 }
 
@@ -158,10 +182,13 @@ func counter(b *bolt.Bucket, key []byte) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-// depth is the number of pending and running jobs.
+// depth is the number of pending and running jobs, this transaction's
+// unflushed changes included.
 func (t *txn) depth() int {
 	b := t.bucket(bCounts)
-	return int(counter(b, totalKey(engine.JobPending)) + counter(b, totalKey(engine.JobRunning)))
+	n := int64(counter(b, totalKey(engine.JobPending)) + counter(b, totalKey(engine.JobRunning)))
+	n += t.counts[string(totalKey(engine.JobPending))] + t.counts[string(totalKey(engine.JobRunning))]
+	return int(max(n, 0))
 }
 
 // getEvent reads and decodes an event; nil if absent.

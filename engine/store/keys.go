@@ -17,7 +17,7 @@ var (
 	bEvents  = []byte("events")  // event id → encoded event
 	bEvTime  = []byte("evtime")  // tkey(stored at, event id) → nil
 	bEvJobs  = []byte("evjobs")  // event id + job id → nil
-	bJobs    = []byte("jobs")    // job id → JSON job
+	bJobs    = []byte("jobs")    // job id → encoded job (jobcodec.go)
 	bDue     = []byte("due")     // tkey(run at, job id) → listener (pending jobs)
 	bDueL    = []byte("duel")    // listener bucket: tkey(run at, job id) → nil
 	bLease   = []byte("lease")   // tkey(lease until, job id) → nil (running jobs)
@@ -142,14 +142,6 @@ func decodeEvent(id string, data []byte) (*engine.Event, error) {
 		ID: id, Name: m.Name, Source: m.Source, DeliveryID: m.DeliveryID,
 		ReceivedAt: m.ReceivedAt, Headers: m.Headers, Payload: payload, Parent: m.Parent,
 	}, nil
-}
-
-func decodeJob(data []byte) (*engine.Job, error) {
-	var j engine.Job
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("decode job: %w", err)
-	}
-	return &j, nil
 }
 
 // kvIndexKey names a KV entry in the expiry index.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/switchboard/switchboard/engine"
 )
 
@@ -22,20 +24,47 @@ const reclaimChunk = 1000
 // listener's due jobs sit in their own index, so a backlog of one listener
 // never costs another a scan.
 func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
-	if max <= 0 || len(quota) == 0 {
+	if max <= 0 || len(quota) == 0 || !q.mayLease() {
 		return nil, nil
 	}
 	quota = cloneQuota(quota)
 	var leases []engine.Lease
-	err := q.submit(ctx, func(t *txn) error {
+	r := newRequest(ctx, func(t *txn) error {
 		var err error
 		leases, err = t.lease(max, quota)
 		return err
+	})
+	r.mayBeClean = true // a lease that claims nothing costs no fsync
+	if err := q.send(r); err != nil {
+		return nil, fmt.Errorf("lease jobs: %w", err)
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	// Events are never changed and not pruned while a job of theirs
+	// exists, so they are read here rather than in the committer.
+	err := q.db.View(func(tx *bolt.Tx) error {
+		for i := range leases {
+			ev, err := getEvent(tx, leases[i].Job.EventID)
+			if err != nil {
+				return err
+			}
+			leases[i].Event = ev
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
 	return leases, nil
+}
+
+// mayLease reports whether a job may be due or a lease may have expired
+// now; when neither, Lease answers without a transaction.
+func (q *Queue) mayLease() bool {
+	now := nanos(q.now())
+	due, lease := uint64(q.nextDue.Load()), uint64(q.firstLease.Load())
+	return (due != 0 && due <= now) || (lease != 0 && lease < now)
 }
 
 func cloneQuota(quota map[string]engine.Quota) map[string]engine.Quota {
@@ -87,11 +116,7 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 		if err := t.putJob(&old, j); err != nil {
 			return nil, err
 		}
-		ev, err := getEvent(t.tx, j.EventID)
-		if err != nil {
-			return nil, err
-		}
-		leases = append(leases, engine.Lease{Job: *j, Event: ev})
+		leases = append(leases, engine.Lease{Job: *j})
 	}
 	return leases, nil
 }

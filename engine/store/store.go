@@ -43,6 +43,8 @@ type Options struct {
 	// testHookBeforeCommit, if set, runs inside every commit; an error
 	// aborts that commit as a disk failure would.
 	testHookBeforeCommit func() error
+	// noHold commits background-only batches at once (benchmarks).
+	noHold bool
 }
 
 // Queue is the embedded queue. All writes go through one committer
@@ -67,6 +69,7 @@ type Queue struct {
 
 	ready       chan struct{}
 	nextDue     atomic.Int64 // nanos of the earliest pending RunAt; 0 = none
+	firstLease  atomic.Int64 // nanos of the earliest lease end; 0 = none
 	enqueued    atomic.Uint64
 	finished    atomic.Uint64
 	failedTotal atomic.Uint64
@@ -91,7 +94,7 @@ func Open(opts Options) (*Queue, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(opts.Path, 0o600, boltOptions())
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open queue %s: file is in use by another process", opts.Path)
 	}
@@ -115,6 +118,20 @@ func Open(opts Options) (*Queue, error) {
 	return q, nil
 }
 
+// boltOptions trade a slower open for cheaper commits: the freelist is not
+// written on every commit but rebuilt by scanning the file on open
+// (NoFreelistSync, with the map freelist that frees and allocates in O(1)),
+// and the file is mapped large from the start so growth does not remap
+// (which waits for every reader) as often. Every commit still fsyncs.
+func boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout:         time.Second,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 256 << 20,
+	}
+}
+
 // recover creates the buckets and sends every job a dead process left
 // running back to pending (or to failed once it has crashed CrashLimit
 // times).
@@ -136,14 +153,17 @@ func (q *Queue) recover() error {
 				return err
 			}
 		}
-		t.fx.nextDue = firstDue(tx)
+		t.fx.dueTouched, t.fx.leaseTouched = true, true
+		if err := t.finishTxn(); err != nil {
+			return err
+		}
 		fx = t.fx
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("recover running jobs: %w", err)
 	}
-	fx.dueTouched, fx.failed = true, 0
+	fx.failed = 0
 	fx.ready = !fx.nextDue.IsZero() // wake workers for jobs already due
 	q.apply(fx)
 	return nil
