@@ -75,6 +75,10 @@ func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) {
 // worker plus the prefetched ones waiting for a worker.
 func (d *dispatcher) capacity() int { return d.p.opts.Workers + d.p.opts.Prefetch }
 
+// batchMin is how many free slots make a lease worth a commit while jobs
+// still wait in the buffer: half the capacity.
+func (d *dispatcher) batchMin() int { return max(1, d.capacity()/2) }
+
 func (d *dispatcher) release(listener string) {
 	d.running--
 	d.perLis[listener]--
@@ -85,7 +89,11 @@ func (d *dispatcher) release(listener string) {
 // looking again if nothing else wakes the dispatcher.
 func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 	free := d.capacity() - d.running
-	if free <= 0 {
+	if free <= 0 || (free < d.batchMin() && len(d.jobs) > 0) {
+		// Full, or enough jobs wait for a worker that leasing can wait
+		// for more free slots: every Lease is a commit, so claiming one
+		// job per finished job would make the queue's disk, not the
+		// workers, the limit.
 		return 0, idlePoll
 	}
 	now := d.p.opts.Now()

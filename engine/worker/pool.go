@@ -34,7 +34,10 @@ type Options struct {
 	// LeaseGrace is added to a listener's timeout to get its lease.
 	LeaseGrace time.Duration
 	// Prefetch is how many jobs beyond Workers may be leased ahead, so one
-	// lease transaction claims a batch. Default: Workers.
+	// lease transaction claims a batch. Default: 4 × Workers (measured:
+	// 1 × Workers left the workers waiting on lease commits). A prefetched
+	// job whose lease no longer covers its listener's timeout when a
+	// worker takes it is handed back unrun, its attempt not spent.
 	Prefetch int
 	// Now is for tests.
 	Now func() time.Time
@@ -71,7 +74,7 @@ func New(opts Options) *Pool {
 		opts.Now = time.Now
 	}
 	if opts.Prefetch <= 0 {
-		opts.Prefetch = opts.Workers
+		opts.Prefetch = 4 * opts.Workers
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, done: make(chan struct{})}
@@ -151,6 +154,14 @@ func (p *Pool) execute(lease engine.Lease) {
 		// Removed by a reload after the lease: keep the job for when it returns.
 		p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
 			RunAt: p.opts.Now().Add(time.Minute)}, 0)
+		return
+	}
+	if left := job.LeaseUntil.Sub(p.opts.Now()); !job.LeaseUntil.IsZero() && left < l.Timeout {
+		// Waited in the prefetch buffer too long: the lease could end
+		// mid-run and the job run twice at once. Hand it back.
+		log.Debug("job handed back unrun: lease too short", "left", left)
+		p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
+			RunAt: p.opts.Now()}, 0)
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.runCtx, l.Timeout)

@@ -269,3 +269,34 @@ func TestPool_StopInterruptsAndSnoozes(t *testing.T) {
 		t.Fatalf("interrupted job = %+v: shutdown must not charge an attempt", j)
 	}
 }
+
+// A prefetched job whose lease can no longer cover its timeout (here: the
+// pool's clock runs two hours ahead of the queue's) is handed back unrun,
+// without spending its attempt.
+func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
+	q, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "queue.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	routes := engine.NewRoutes([]*engine.Listener{listener("l", 3, time.Hour)})
+	pool := worker.New(worker.Options{
+		Queue: q, Routes: func() *engine.Routes { return routes }, Workers: 1,
+		Runner: runFunc(func(context.Context, *engine.Listener, *engine.Invocation) error { calls.Add(1); return nil }),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    func() time.Time { return time.Now().Add(2 * time.Hour) },
+	})
+	h := &harness{q: q, routes: routes, pool: pool}
+	pool.Start(context.Background())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		pool.Stop(ctx)
+		q.Close(ctx)
+	})
+	ev := h.submit(t)
+	j := h.wait(t, ev, "l", func(j engine.Job) bool { return j.State == engine.JobPending && j.UpdatedAt.After(j.CreatedAt) })
+	if j.Attempt != 0 || calls.Load() != 0 {
+		t.Fatalf("job = %+v after %d runs; want it pending, unrun, attempt 0", j, calls.Load())
+	}
+}
