@@ -85,6 +85,14 @@ func TestRun_Outcomes(t *testing.T) {
 			const got = [e.id, e.name, e.source, e.receivedAt, e.headers["content-type"], e.payload.items.length, Array.isArray(e.payload.items), j.id, j.listener, j.attempt, j.maxTries].join("|");
 			if (got !== "evt_1|media.processed|ittybit|2026-01-02T03:04:05Z|application/json|2|true|job_1|thumbs|2|3") throw new Error(got);
 		}`, wantNil},
+		{"payload reads as data", `export default function (e) {
+			if (e.payload !== e.payload) throw new Error("payload not stable");
+			if (!Object.keys(e).includes("payload")) throw new Error("payload not enumerable");
+			const p = JSON.parse(JSON.stringify(e.payload)); if (p.n !== 3 || p.items.length !== 2) throw new Error(JSON.stringify(e.payload));
+			if (JSON.parse(JSON.stringify(e)).payload.n !== 3) throw new Error("event does not stringify its payload");
+			e.payload.n = 4; if (e.payload.n !== 4) throw new Error("payload field not writable");
+			e.payload = { x: 1 }; if (e.payload.x !== 1) throw new Error("payload not assignable");
+		}`, wantNil},
 	}
 	e := NewEngine(nil, Options{})
 	for _, tt := range tests {

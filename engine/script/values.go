@@ -16,9 +16,8 @@ func eventValue(vm *goja.Runtime, ev *engine.Event) (goja.Value, error) {
 	if ev == nil {
 		return o, nil
 	}
-	payload, err := payloadValue(vm, ev.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("event %s payload: %w", ev.ID, err)
+	if len(ev.Payload) > 0 && !json.Valid(ev.Payload) {
+		return nil, fmt.Errorf("event %s payload: invalid JSON", ev.ID)
 	}
 	headers := vm.NewObject()
 	for k, v := range ev.Headers {
@@ -29,11 +28,36 @@ func eventValue(vm *goja.Runtime, ev *engine.Event) (goja.Value, error) {
 	_ = o.Set("source", ev.Source)
 	_ = o.Set("receivedAt", ev.ReceivedAt.UTC().Format(time.RFC3339Nano))
 	_ = o.Set("headers", headers)
-	_ = o.Set("payload", payload)
+	if err := lazyPayload(vm, o, ev.Payload); err != nil {
+		return nil, fmt.Errorf("event %s payload: %w", ev.ID, err)
+	}
 	if ev.Parent != "" {
 		_ = o.Set("parent", ev.Parent)
 	}
 	return o, nil
+}
+
+// lazyPayload defines event.payload as an enumerable accessor that decodes
+// raw on first read: a listener that never reads the payload (or reads it
+// only on some paths) does not pay for decoding it. Assigning to it
+// replaces the value, as for a data property.
+func lazyPayload(vm *goja.Runtime, o *goja.Object, raw json.RawMessage) error {
+	var val goja.Value
+	get := vm.ToValue(func(goja.FunctionCall) goja.Value {
+		if val == nil {
+			v, err := payloadValue(vm, raw)
+			if err != nil {
+				panic(vm.NewGoError(fmt.Errorf("decode payload: %w", err)))
+			}
+			val = v
+		}
+		return val
+	})
+	set := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		val = c.Argument(0)
+		return goja.Undefined()
+	})
+	return o.DefineAccessorProperty("payload", get, set, goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 
 // payloadValue decodes the raw JSON in Go and hands the result to goja,
