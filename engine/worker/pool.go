@@ -95,7 +95,14 @@ func (p *Pool) Start(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				for lease := range jobs {
-					p.execute(lease)
+					if leaseCtx.Err() != nil {
+						// Stopping: a prefetched job that has not
+						// started goes back unrun, its attempt not
+						// spent, instead of holding up shutdown.
+						p.handBack(lease.Job, "stopping")
+					} else {
+						p.execute(lease)
+					}
 					finished <- lease.Job.Listener
 				}
 			}()
@@ -158,10 +165,8 @@ func (p *Pool) execute(lease engine.Lease) {
 	}
 	if left := job.LeaseUntil.Sub(p.opts.Now()); !job.LeaseUntil.IsZero() && left < l.Timeout {
 		// Waited in the prefetch buffer too long: the lease could end
-		// mid-run and the job run twice at once. Hand it back.
-		log.Debug("job handed back unrun: lease too short", "left", left)
-		p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
-			RunAt: p.opts.Now()}, 0)
+		// mid-run and the job run twice at once.
+		p.handBack(job, "lease too short")
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.runCtx, l.Timeout)
@@ -182,6 +187,15 @@ func (p *Pool) execute(lease engine.Lease) {
 		log.Error("job failed", "err", res.Err.Message, "kind", res.Err.Kind, "tries", job.MaxTries)
 	}
 	p.finish(log, job.Listener, res, elapsed)
+}
+
+// handBack returns a leased job that never started to pending, due now,
+// without spending its attempt.
+func (p *Pool) handBack(job engine.Job, why string) {
+	log := p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
+	log.Debug("job handed back unrun", "why", why)
+	p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
+		RunAt: p.opts.Now()}, 0)
 }
 
 // outcome maps a Run error to what the queue should do with the job.

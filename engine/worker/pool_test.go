@@ -300,3 +300,46 @@ func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 		t.Fatalf("job = %+v after %d runs; want it pending, unrun, attempt 0", j, calls.Load())
 	}
 }
+
+// On Stop, a running job finishes but jobs leased ahead and not started go
+// back to pending unrun, their attempt not spent.
+func TestPool_StopHandsBackPrefetched(t *testing.T) {
+	started, release := make(chan struct{}, 8), make(chan struct{})
+	var calls atomic.Int32
+	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
+		calls.Add(1)
+		started <- struct{}{}
+		<-release
+		return nil
+	}, listener("l", 3, time.Minute))
+	first := h.submit(t)
+	<-started
+	var rest []string
+	for range 3 {
+		rest = append(rest, h.submit(t))
+	}
+	for _, ev := range rest {
+		h.wait(t, ev, "l", state(engine.JobRunning)) // leased into the prefetch buffer
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopped <- h.pool.Stop(ctx)
+	}()
+	time.Sleep(20 * time.Millisecond) // let Stop end leasing before the worker frees up
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	h.wait(t, first, "l", state(engine.JobDone))
+	for _, ev := range rest {
+		j := h.wait(t, ev, "l", state(engine.JobPending))
+		if j.Attempt != 0 || j.LastError != nil {
+			t.Fatalf("prefetched job = %+v: want pending, attempt 0", j)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("listener ran %d times; only the job already running should have", n)
+	}
+}
