@@ -54,6 +54,11 @@ type Leaser interface {
 	// listener l; listeners absent from quota are left alone. Each claimed
 	// job becomes running, its Attempt incremented, until its lease ends.
 	Lease(ctx context.Context, max int, quota map[string]Quota) ([]Lease, error)
+	// Start records that a leased job's attempt has begun; until then a
+	// crash or an expired lease gives the job its attempt back (it was
+	// leased ahead and never ran). It returns ErrLeaseLost if the job is
+	// no longer running under attempt.
+	Start(ctx context.Context, jobID string, attempt int) error
 	// Finish records an attempt's result. It returns ErrLeaseLost if the
 	// job is no longer running under res.Attempt.
 	Finish(ctx context.Context, res Result) error

@@ -234,13 +234,27 @@ func TestCrash_ParkedAfterCrashLimit(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("post: %d", code)
 	}
-	for attempt := 1; attempt <= 2; attempt++ {
-		if q := g.await(t); q != fmt.Sprintf("attempt=%d", attempt) {
-			t.Fatalf("gate got %q, want attempt=%d", q, attempt)
+	// A first try's start rides the next commit without being waited
+	// for, so a kill within that window (about a millisecond) is not
+	// charged: the job looks leased ahead and unstarted. Every later
+	// start is durable before the script runs, so at most one kill goes
+	// uncharged and the job is parked after two charged crashes.
+	want := []string{"attempt=1", "attempt=2"}
+	uncharged := false
+	for kills := 0; len(want) > 0; kills++ {
+		q := g.await(t)
+		switch {
+		case q == want[0]:
+			want = want[1:]
+		case q == "attempt=1" && kills == 1 && !uncharged:
+			uncharged = true // the first kill came before its start was recorded
+		default:
+			t.Fatalf("kill %d: gate got %q, want %s", kills+1, q, want[0])
 		}
 		proc.kill() // as if the listener had crashed the process
 		proc.start()
 	}
+	t.Logf("first kill charged: %v", !uncharged)
 	_, jobs, err := proc.admin().GetEvent(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)

@@ -95,3 +95,11 @@ func finish(t testing.TB, q *store.Queue, res engine.Result) {
 		t.Fatalf("Finish: %v", err)
 	}
 }
+
+// start marks j's attempt as begun, as a worker does before running it.
+func start(t testing.TB, q *store.Queue, j engine.Job) {
+	t.Helper()
+	if err := q.Start(context.Background(), j.ID, j.Attempt); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+}

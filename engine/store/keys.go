@@ -20,7 +20,7 @@ var (
 	bJobs    = []byte("jobs")    // job id → encoded job (jobcodec.go)
 	bDue     = []byte("due")     // tkey(run at, job id) → listener (pending jobs)
 	bDueL    = []byte("duel")    // listener bucket: tkey(run at, job id) → nil
-	bLease   = []byte("lease")   // tkey(lease until, job id) → nil (running jobs)
+	bLease   = []byte("lease")   // tkey(lease until, job id) → startedMark once the attempt began, else nil (running jobs)
 	bDone    = []byte("done")    // tkey(finished at, job id) → nil (done jobs)
 	bState   = []byte("state")   // state bucket: job id → nil
 	bCounts  = []byte("counts")  // counter key → big-endian uint64

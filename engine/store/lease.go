@@ -16,6 +16,11 @@ import (
 // reclaimChunk bounds how many expired leases one Lease call takes back.
 const reclaimChunk = 1000
 
+// startedMark is the lease index value of a running job whose attempt has
+// begun (see Start). A job leased ahead that never started has none, so a
+// crash or an expired lease gives it its attempt back.
+var startedMark = []byte{1}
+
 // Lease claims up to max due pending jobs in RunAt order, at most
 // quota[l].Max of listener l, and marks them running until now +
 // quota[l].LeaseFor with Attempt incremented. Before claiming it takes back
@@ -121,6 +126,42 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 	return leases, nil
 }
 
+// Start records that a leased job's attempt has begun. Until it commits,
+// the attempt is not charged if the process dies or the lease runs out:
+// the job was leased ahead and never ran. It returns an error wrapping
+// engine.ErrLeaseLost if the job is no longer running under attempt.
+func (q *Queue) Start(ctx context.Context, jobID string, attempt int) error {
+	r := newRequest(ctx, func(t *txn) error { return t.start(jobID, attempt) })
+	r.mayBeClean = true
+	if err := q.send(r); err != nil {
+		return fmt.Errorf("start job %s attempt %d: %w", jobID, attempt, err)
+	}
+	return nil
+}
+
+func (t *txn) start(id string, attempt int) error {
+	j, err := t.getJob(id)
+	if err != nil {
+		return reject(err)
+	}
+	if j == nil {
+		return reject(engine.ErrNotFound)
+	}
+	if j.State != engine.JobRunning || j.Attempt != attempt {
+		return reject(fmt.Errorf("%w: job is %s at attempt %d", engine.ErrLeaseLost, j.State, j.Attempt))
+	}
+	t.wrote = true
+	if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), startedMark); err != nil {
+		return fmt.Errorf("mark job %s started: %w", id, err)
+	}
+	return nil
+}
+
+// started reports whether running job j's attempt has begun (see Start).
+func (t *txn) started(j *engine.Job) bool {
+	return len(t.bucket(bLease).Get(tkey(j.LeaseUntil, j.ID))) > 0
+}
+
 // reclaim takes back jobs whose lease ended before now.
 func (t *txn) reclaim() error {
 	var ids []string
@@ -141,6 +182,15 @@ func (t *txn) reclaim() error {
 			continue
 		}
 		old := *j
+		if !t.started(j) {
+			// Leased ahead and expired before a worker took it.
+			j.Attempt--
+			j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
+			if err := t.putJob(&old, j); err != nil {
+				return err
+			}
+			continue
+		}
 		j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "lease",
 			Message: fmt.Sprintf("lease expired at %s before the attempt finished", j.LeaseUntil.UTC().Format(time.RFC3339))}
 		j.LeaseUntil, j.UpdatedAt = time.Time{}, t.now

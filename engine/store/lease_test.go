@@ -64,6 +64,7 @@ func TestQueue_Lease_Expired(t *testing.T) {
 	q := openQueue(t, store.Options{Now: clk.Now})
 	enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a", MaxTries: 2})
 	first := lease(t, q, 1, quota("a"))[0]
+	start(t, q, first.Job)
 
 	clk.Add(2 * time.Minute) // lease was for one minute
 	second := lease(t, q, 1, quota("a"))
@@ -79,6 +80,7 @@ func TestQueue_Lease_Expired(t *testing.T) {
 		t.Fatalf("stale Finish: %v", err)
 	}
 	// The second lease expires too, with tries spent: failed.
+	start(t, q, second[0].Job)
 	clk.Add(2 * time.Minute)
 	if ls := lease(t, q, 1, quota("a")); len(ls) != 0 {
 		t.Fatalf("leased a job whose tries are spent: %+v", ls)
@@ -175,6 +177,7 @@ func TestQueue_CrashRecovery(t *testing.T) {
 			t.Fatalf("crash %d: leased %d", crash, len(ls))
 		}
 		id = ls[0].Job.ID
+		start(t, q, ls[0].Job)
 		// Close with the job still running, as a dead process leaves it.
 		if err := q.Close(context.Background()); err != nil {
 			t.Fatal(err)
@@ -211,4 +214,55 @@ func TestQueue_CrashRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A job leased ahead whose attempt never started gets the attempt back
+// when its lease expires or the process dies, and no crash is counted.
+func TestQueue_UnstartedLease_NotCharged(t *testing.T) {
+	ctx := context.Background()
+	t.Run("lease expired", func(t *testing.T) {
+		clk := newClock()
+		q := openQueue(t, store.Options{Now: clk.Now})
+		enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a", MaxTries: 1})
+		first := lease(t, q, 1, quota("a"))[0]
+		clk.Add(2 * time.Minute)
+		again := lease(t, q, 1, quota("a"))
+		if len(again) != 1 || again[0].Job.Attempt != 1 || again[0].Job.LastError != nil {
+			t.Fatalf("after an unstarted lease expired, leased %+v; want attempt 1 again, no error", again)
+		}
+		if err := q.Start(ctx, first.Job.ID, 0); !errors.Is(err, engine.ErrLeaseLost) {
+			t.Fatalf("Start with a stale attempt = %v, want ErrLeaseLost", err)
+		}
+	})
+	t.Run("crash", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "q.db")
+		q, err := store.Open(store.Options{Path: path, CrashLimit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, q, event("e1", "{}"), engine.NewJob{Listener: "a", MaxTries: 3})
+		enqueue(t, q, event("e2", "{}"), engine.NewJob{Listener: "a", MaxTries: 3})
+		ls := lease(t, q, 2, quota("a"))
+		if len(ls) != 2 {
+			t.Fatalf("leased %d", len(ls))
+		}
+		start(t, q, ls[0].Job) // the other waits in a prefetch buffer
+		if err := q.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		q, err = store.Open(store.Options{Path: path, CrashLimit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Close(ctx) })
+		ran := getJob(t, q, ls[0].Job.ID)
+		if ran.State != engine.JobFailed || ran.Crashes != 1 {
+			t.Fatalf("started job = %+v; want failed after its one allowed crash", ran)
+		}
+		waited := getJob(t, q, ls[1].Job.ID)
+		if waited.State != engine.JobPending || waited.Attempt != 0 || waited.Crashes != 0 ||
+			waited.LastError == nil || waited.LastError.Kind != "crash" {
+			t.Fatalf("unstarted job = %+v (%+v); want pending, attempt 0, no crash counted, a crash note", waited, waited.LastError)
+		}
+	})
 }

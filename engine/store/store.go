@@ -134,7 +134,7 @@ func boltOptions() *bolt.Options {
 
 // recover creates the buckets and sends every job a dead process left
 // running back to pending (or to failed once it has crashed CrashLimit
-// times).
+// times). A job that was leased but had not started gets its attempt back.
 func (q *Queue) recover() error {
 	var fx effects
 	err := q.db.Update(func(tx *bolt.Tx) error {
@@ -175,6 +175,20 @@ func (t *txn) recoverJob(id string) error {
 		return err
 	}
 	old := *j
+	if !t.started(j) {
+		// Leased ahead, never started: the attempt is given back and the
+		// crash is not the job's. Its next start is made durable before
+		// it runs (the worker waits for Start when LastError is set), so
+		// a job that kills the process before its mark commits is still
+		// counted from then on.
+		j.Attempt--
+		j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
+		if j.LastError == nil {
+			j.LastError = &engine.JobError{Attempt: j.Attempt + 1, At: t.now, Kind: "crash",
+				Message: "the process stopped before the leased job started; the attempt was not counted"}
+		}
+		return t.putJob(&old, j)
+	}
 	j.Crashes++
 	j.UpdatedAt, j.LeaseUntil = t.now, time.Time{}
 	j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "crash",

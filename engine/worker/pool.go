@@ -74,7 +74,7 @@ func New(opts Options) *Pool {
 		opts.Now = time.Now
 	}
 	if opts.Prefetch <= 0 {
-		opts.Prefetch = 4 * opts.Workers
+		opts.Prefetch = max(4*opts.Workers, 64)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, done: make(chan struct{})}
@@ -169,6 +169,9 @@ func (p *Pool) execute(lease engine.Lease) {
 		p.handBack(job, "lease too short")
 		return
 	}
+	if !p.markStarted(log, job) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(p.runCtx, l.Timeout)
 	defer cancel()
 	inv := &engine.Invocation{Ctx: ctx, Event: lease.Event, Job: &job, Logger: log}
@@ -187,6 +190,43 @@ func (p *Pool) execute(lease engine.Lease) {
 		log.Error("job failed", "err", res.Err.Message, "kind", res.Err.Kind, "tries", job.MaxTries)
 	}
 	p.finish(log, job.Listener, res, elapsed)
+}
+
+// markStarted records that job's attempt begins, so that a crash from
+// now on charges it. A first try does not wait for the record: it rides
+// the next commit, and until then a crash gives the attempt back, which
+// is right for the jobs leased ahead that had not started. A job that
+// failed or was cut off before waits for the record to be durable, so a
+// job that takes the process down within that window is still charged and
+// ends failed after its tries instead of crashing the process forever. It
+// reports whether the job may run.
+func (p *Pool) markStarted(log *slog.Logger, job engine.Job) bool {
+	if job.LastError == nil {
+		p.recording.Add(1)
+		go func() {
+			defer p.recording.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// A lost lease surfaces again when the outcome is recorded.
+			if err := p.opts.Queue.Start(ctx, job.ID, job.Attempt); err != nil && !errors.Is(err, engine.ErrLeaseLost) {
+				log.Warn("record job start", "err", err)
+			}
+		}()
+		return true
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, 30*time.Second)
+	defer cancel()
+	err := p.opts.Queue.Start(ctx, job.ID, job.Attempt)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, engine.ErrLeaseLost):
+		log.Warn("job not run: its lease was taken back", "err", err)
+	default:
+		log.Error("record job start; handing the job back", "err", err)
+		p.handBack(job, "start not recorded")
+	}
+	return false
 }
 
 // handBack returns a leased job that never started to pending, due now,

@@ -32,6 +32,7 @@ func (e *scriptError) Error() string      { return e.msg }
 func (e *scriptError) StackTrace() string { return e.stack }
 
 type harness struct {
+	path   string // the queue's file
 	q      *store.Queue
 	routes *engine.Routes
 	pool   *worker.Pool
@@ -39,11 +40,12 @@ type harness struct {
 
 func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Listener) *harness {
 	t.Helper()
-	q, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "queue.db"), CrashLimit: 3})
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q, err := store.Open(store.Options{Path: path, CrashLimit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{q: q, routes: engine.NewRoutes(listeners)}
+	h := &harness{path: path, q: q, routes: engine.NewRoutes(listeners)}
 	h.pool = worker.New(worker.Options{
 		Queue: q, Routes: func() *engine.Routes { return h.routes }, Runner: run, Workers: workers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -341,5 +343,39 @@ func TestPool_StopHandsBackPrefetched(t *testing.T) {
 	}
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("listener ran %d times; only the job already running should have", n)
+	}
+}
+
+// A retry's start is durable before its script runs: if the process dies
+// during the attempt (here: the queue is closed under it, leaving it
+// running as a dead process would), recovery charges the crash.
+func TestPool_RetryStartDurableBeforeRun(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
+		if inv.Job.Attempt == 1 {
+			return errors.New("flaky")
+		}
+		close(started)
+		<-release
+		return nil
+	}, listener("l", 3, time.Minute))
+	defer close(release)
+	ev := h.submit(t)
+	<-started
+	ctx := context.Background()
+	if err := h.q.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, err := store.Open(store.Options{Path: h.path, CrashLimit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(ctx)
+	_, jobs, err := q.GetEvent(ctx, ev)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("GetEvent: %v, %d jobs", err, len(jobs))
+	}
+	if j := jobs[0]; j.State != engine.JobPending || j.Attempt != 2 || j.Crashes != 1 {
+		t.Fatalf("after the crash the job = %+v; want pending, attempt 2 charged, 1 crash", j)
 	}
 }
