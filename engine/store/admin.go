@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -122,15 +123,25 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 			}
 			return nil
 		}
-		var c *bolt.Cursor
-		if qry.State != "" {
-			sb := tx.Bucket(bState).Bucket([]byte(qry.State))
-			if sb == nil {
+		if ids, ok := stateIDs(tx, qry.State, qry.After, limit); ok {
+			for _, id := range ids {
+				j, err := getJob(tx, id)
+				if err != nil {
+					return err
+				}
+				if j != nil && keep(j) {
+					out = append(out, *j)
+				}
+			}
+			return nil
+		}
+		c := tx.Bucket(bJobs).Cursor()
+		if qry.State == engine.JobFailed {
+			fb := tx.Bucket(bState).Bucket([]byte(engine.JobFailed))
+			if fb == nil {
 				return nil
 			}
-			c = sb.Cursor()
-		} else {
-			c = tx.Bucket(bJobs).Cursor()
+			c = fb.Cursor()
 		}
 		for k, _ := seekAfter(c, qry.After); k != nil && len(out) < limit; k, _ = c.Next() {
 			j, err := getJob(tx, string(k))
@@ -147,6 +158,38 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
 	return out, nil
+}
+
+// stateIDs returns, for pending and running, the least limit job ids
+// after after, taken from the due or lease index (those hold tkeys, in
+// time order, so every key is read; both sets are bounded by the queue's
+// depth). ok is false for the other states: done jobs are most jobs, so a
+// scan of the jobs in id order finds them sooner; failed ones have their
+// own id-ordered index.
+func stateIDs(tx *bolt.Tx, state engine.JobState, after string, limit int) (ids []string, ok bool) {
+	least := func(k []byte) {
+		_, id := splitTkey(k)
+		if id <= after || (len(ids) == limit && id >= ids[limit-1]) {
+			return
+		}
+		i, _ := slices.BinarySearch(ids, id)
+		if len(ids) == limit {
+			ids = ids[:limit-1]
+		}
+		ids = slices.Insert(ids, i, id)
+	}
+	switch state {
+	case engine.JobPending:
+		due := tx.Bucket(bDueL)
+		due.ForEachBucket(func(name []byte) error {
+			return due.Bucket(name).ForEach(func(k, _ []byte) error { least(k); return nil })
+		})
+	case engine.JobRunning:
+		tx.Bucket(bLease).ForEach(func(k, _ []byte) error { least(k); return nil })
+	default:
+		return nil, false
+	}
+	return ids, true
 }
 
 // GetJob returns one job, or an error wrapping engine.ErrNotFound.
@@ -300,10 +343,8 @@ func (q *Queue) Stats(ctx context.Context) (engine.Stats, error) {
 		if err != nil {
 			return err
 		}
-		if k, _ := tx.Bucket(bDue).Cursor().First(); k != nil {
-			if at, _ := splitTkey(k); !at.After(now) {
-				st.OldestDue = at
-			}
+		if at := firstDue(tx); !at.IsZero() && !at.After(now) {
+			st.OldestDue = at
 		}
 		st.FileBytes = tx.Size()
 		return nil

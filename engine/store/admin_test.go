@@ -121,6 +121,10 @@ func TestQueue_Listing(t *testing.T) {
 		evIDs = append(evIDs, enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"}, engine.NewJob{Listener: "b"}))
 	}
 	lease(t, q, 2, quota("b"))
+	// One done and one failed job, from a's first two.
+	as := lease(t, q, 2, quota("a"))
+	finish(t, q, engine.Result{JobID: as[0].Job.ID, Attempt: 1, Outcome: engine.Succeeded})
+	finish(t, q, engine.Result{JobID: as[1].Job.ID, Attempt: 1, Outcome: engine.Failed, Err: &engine.JobError{Message: "x"}})
 
 	page1, err := q.ListEvents(ctx, 2, "")
 	if err != nil || len(page1) != 2 || page1[0].ID != evIDs[0] || page1[1].ID != evIDs[1] {
@@ -144,7 +148,12 @@ func TestQueue_Listing(t *testing.T) {
 	}{
 		{"all", engine.JobQuery{}, 10},
 		{"limit", engine.JobQuery{Limit: 3}, 3},
-		{"state", engine.JobQuery{State: engine.JobRunning}, 2},
+		{"running", engine.JobQuery{State: engine.JobRunning}, 2},
+		{"pending", engine.JobQuery{State: engine.JobPending}, 6},
+		{"pending, limit", engine.JobQuery{State: engine.JobPending, Limit: 4}, 4},
+		{"pending after", engine.JobQuery{State: engine.JobPending, After: "job_0000000000000006"}, 4},
+		{"done", engine.JobQuery{State: engine.JobDone}, 1},
+		{"failed", engine.JobQuery{State: engine.JobFailed}, 1},
 		{"listener", engine.JobQuery{Listener: "a"}, 5},
 		{"listener and state", engine.JobQuery{Listener: "b", State: engine.JobPending}, 3},
 		{"event", engine.JobQuery{EventID: evIDs[1]}, 2},
@@ -155,6 +164,11 @@ func TestQueue_Listing(t *testing.T) {
 			jobs, err := q.ListJobs(ctx, tt.qry)
 			if err != nil || len(jobs) != tt.want {
 				t.Fatalf("ListJobs = %d jobs, %v; want %d", len(jobs), err, tt.want)
+			}
+			for _, j := range jobs {
+				if (tt.qry.State != "" && j.State != tt.qry.State) || j.ID <= tt.qry.After {
+					t.Fatalf("%+v does not match %+v", j, tt.qry)
+				}
 			}
 			for i := 1; i < len(jobs); i++ {
 				if jobs[i].ID <= jobs[i-1].ID {
@@ -169,8 +183,8 @@ func TestQueue_Listing(t *testing.T) {
 		t.Fatalf("ListJobs after = %+v", rest)
 	}
 	st, _ := q.Stats(ctx)
-	if st.States[engine.JobPending] != 8 || st.States[engine.JobRunning] != 2 ||
-		st.Listeners["b"][engine.JobRunning] != 2 || st.Listeners["a"][engine.JobPending] != 5 ||
+	if st.States[engine.JobPending] != 6 || st.States[engine.JobRunning] != 2 ||
+		st.Listeners["b"][engine.JobRunning] != 2 || st.Listeners["a"][engine.JobPending] != 3 ||
 		st.Events != 5 || st.OldestDue.IsZero() {
 		t.Fatalf("stats = %+v", st)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -322,13 +323,25 @@ func (q *Queue) apply(fx effects) {
 	}
 }
 
-// firstDue returns the earliest RunAt in the due index, zero if none.
+// firstDue returns the earliest RunAt in the due indexes, zero if none:
+// the least first key over the listeners' indexes.
 func firstDue(tx *bolt.Tx) time.Time {
-	k, _ := tx.Bucket(bDue).Cursor().First()
-	if k == nil {
+	var first []byte
+	due := tx.Bucket(bDueL)
+	c := due.Cursor()
+	for name, v := c.First(); name != nil; name, v = c.Next() {
+		if v != nil {
+			continue // not a listener bucket
+		}
+		k, _ := due.Bucket(name).Cursor().First()
+		if k != nil && (first == nil || bytes.Compare(k, first) < 0) {
+			first = k
+		}
+	}
+	if first == nil {
 		return time.Time{}
 	}
-	at, _ := splitTkey(k)
+	at, _ := splitTkey(first)
 	if at.IsZero() {
 		return time.Unix(0, 1) // due since forever, but not "none"
 	}

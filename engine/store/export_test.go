@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -39,4 +40,52 @@ func HasDirtyMarker(q *Queue) bool {
 		return nil
 	})
 	return found
+}
+
+// AddLegacyIndexes writes, into the closed queue file at path, the indexes
+// earlier versions kept, each holding one stale entry.
+func AddLegacyIndexes(path string) error {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Update(func(tx *bolt.Tx) error {
+		due, err := tx.CreateBucketIfNotExists([]byte("due"))
+		if err != nil {
+			return err
+		}
+		if err := due.Put(tkey(time.Unix(1, 0), "job_stale"), []byte("a")); err != nil {
+			return err
+		}
+		for _, s := range legacyStateBuckets {
+			b, err := tx.Bucket(bState).CreateBucketIfNotExists([]byte(s))
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte("job_stale"), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LegacyIndexesLeft reports which of those indexes exist in q.
+func LegacyIndexesLeft(q *Queue) []string {
+	var left []string
+	q.db.View(func(tx *bolt.Tx) error {
+		for _, name := range legacyBuckets {
+			if tx.Bucket(name) != nil {
+				left = append(left, string(name))
+			}
+		}
+		for _, s := range legacyStateBuckets {
+			if tx.Bucket(bState).Bucket([]byte(s)) != nil {
+				left = append(left, "state/"+string(s))
+			}
+		}
+		return nil
+	})
+	return left
 }

@@ -61,59 +61,45 @@ func (t *txn) deleteJob(j *engine.Job) error {
 }
 
 func (t *txn) index(j *engine.Job) error {
-	sb, err := t.bucket(bState).CreateBucketIfNotExists([]byte(j.State))
-	if err != nil {
-		return fmt.Errorf("index job %s: %w", j.ID, err)
-	}
-	if err := sb.Put([]byte(j.ID), nil); err != nil {
-		return fmt.Errorf("index job %s: %w", j.ID, err)
-	}
 	if err := t.count(j.Listener, j.State, 1); err != nil {
 		return err
 	}
+	var err error
 	switch j.State {
 	case engine.JobPending:
-		k := tkey(j.RunAt, j.ID)
-		if err := t.bucket(bDue).Put(k, []byte(j.Listener)); err != nil {
-			return fmt.Errorf("index job %s: %w", j.ID, err)
-		}
-		lb, err := t.bucket(bDueL).CreateBucketIfNotExists([]byte(j.Listener))
-		if err != nil {
-			return fmt.Errorf("index job %s: %w", j.ID, err)
-		}
-		if err := lb.Put(k, nil); err != nil {
-			return fmt.Errorf("index job %s: %w", j.ID, err)
+		var lb *bolt.Bucket
+		lb, err = t.bucket(bDueL).CreateBucketIfNotExists([]byte(j.Listener))
+		if err == nil {
+			err = lb.Put(tkey(j.RunAt, j.ID), nil)
 		}
 		t.fx.ready, t.fx.dueTouched = true, true
 	case engine.JobRunning:
 		t.fx.leaseTouched = true
-		if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil); err != nil {
-			return fmt.Errorf("index job %s: %w", j.ID, err)
-		}
+		err = t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil)
 	case engine.JobDone:
-		if err := t.bucket(bDone).Put(tkey(j.UpdatedAt, j.ID), nil); err != nil {
-			return fmt.Errorf("index job %s: %w", j.ID, err)
+		err = t.bucket(bDone).Put(tkey(j.UpdatedAt, j.ID), nil)
+	case engine.JobFailed:
+		var fb *bolt.Bucket
+		fb, err = t.bucket(bState).CreateBucketIfNotExists([]byte(engine.JobFailed))
+		if err == nil {
+			err = fb.Put([]byte(j.ID), nil)
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("index job %s: %w", j.ID, err)
 	}
 	return nil
 }
 
 func (t *txn) unindex(j *engine.Job) error {
-	if sb := t.bucket(bState).Bucket([]byte(j.State)); sb != nil {
-		if err := sb.Delete([]byte(j.ID)); err != nil {
-			return fmt.Errorf("unindex job %s: %w", j.ID, err)
-		}
-	}
 	if err := t.count(j.Listener, j.State, -1); err != nil {
 		return err
 	}
 	var err error
 	switch j.State {
 	case engine.JobPending:
-		k := tkey(j.RunAt, j.ID)
-		err = t.bucket(bDue).Delete(k)
-		if lb := t.bucket(bDueL).Bucket([]byte(j.Listener)); lb != nil && err == nil {
-			err = lb.Delete(k)
+		if lb := t.bucket(bDueL).Bucket([]byte(j.Listener)); lb != nil {
+			err = lb.Delete(tkey(j.RunAt, j.ID))
 		}
 		t.fx.dueTouched = true
 	case engine.JobRunning:
@@ -121,6 +107,10 @@ func (t *txn) unindex(j *engine.Job) error {
 		err = t.bucket(bLease).Delete(tkey(j.LeaseUntil, j.ID))
 	case engine.JobDone:
 		err = t.bucket(bDone).Delete(tkey(j.UpdatedAt, j.ID))
+	case engine.JobFailed:
+		if fb := t.bucket(bState).Bucket([]byte(engine.JobFailed)); fb != nil {
+			err = fb.Delete([]byte(j.ID))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("unindex job %s: %w", j.ID, err)

@@ -18,11 +18,10 @@ var (
 	bEvTime  = []byte("evtime")  // tkey(stored at, event id) → nil
 	bEvJobs  = []byte("evjobs")  // event id + job id → nil
 	bJobs    = []byte("jobs")    // job id → encoded job (jobcodec.go)
-	bDue     = []byte("due")     // tkey(run at, job id) → listener (pending jobs)
-	bDueL    = []byte("duel")    // listener bucket: tkey(run at, job id) → nil
+	bDueL    = []byte("duel")    // listener bucket: tkey(run at, job id) → nil (pending jobs)
 	bLease   = []byte("lease")   // tkey(lease until, job id) → startedMark once the attempt began, else nil (running jobs)
 	bDone    = []byte("done")    // tkey(finished at, job id) → nil (done jobs)
-	bState   = []byte("state")   // state bucket: job id → nil
+	bState   = []byte("state")   // "failed" bucket: job id → nil (the other states have an index above)
 	bCounts  = []byte("counts")  // counter key → big-endian uint64
 	bDedupe  = []byte("dedupe")  // sha256(source, delivery id) → be(seen nanos) + event id
 	bDedupeT = []byte("dedupet") // tkey(seen, dedupe key) → nil
@@ -30,8 +29,16 @@ var (
 	bKVExp   = []byte("kvexp")   // tkey(expiry, uvarint len(ns) + ns + key) → nil
 	bMeta    = []byte("meta")    // "ping" → last ping time
 
-	allBuckets = [][]byte{bEvents, bEvTime, bEvJobs, bJobs, bDue, bDueL, bLease, bDone,
+	allBuckets = [][]byte{bEvents, bEvTime, bEvJobs, bJobs, bDueL, bLease, bDone,
 		bState, bCounts, bDedupe, bDedupeT, bKV, bKVExp, bMeta}
+
+	// Indexes earlier versions kept and Open drops: a global due index
+	// (the per-listener ones hold the same keys) and a job-id set per
+	// state besides failed (the due, lease and done indexes hold them).
+	// Every bucket a commit touches is at least one more page written
+	// and fsync'd.
+	legacyBuckets      = [][]byte{[]byte("due")}
+	legacyStateBuckets = []engine.JobState{engine.JobPending, engine.JobRunning, engine.JobDone}
 )
 
 // ID prefixes. An id is the prefix plus 16 lowercase hex digits of a

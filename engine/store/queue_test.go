@@ -387,3 +387,40 @@ func TestQueue_ReadyAndNextDue(t *testing.T) {
 		t.Fatalf("NextDue after retry = %v", q.NextDue())
 	}
 }
+
+// A file written by a version that kept more indexes opens with them
+// dropped; their stale entries do not leak into stats or listings.
+func TestQueue_Open_DropsLegacyIndexes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	q, err := store.Open(store.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"})
+	if err := q.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddLegacyIndexes(path); err != nil {
+		t.Fatal(err)
+	}
+	q, err = store.Open(store.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close(ctx) })
+	if left := store.LegacyIndexesLeft(q); len(left) != 0 {
+		t.Fatalf("legacy indexes left after Open: %v", left)
+	}
+	st, err := q.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OldestDue.Before(time.Unix(2, 0)) {
+		t.Fatalf("OldestDue = %v: the stale global due index was read", st.OldestDue)
+	}
+	jobs, err := q.ListJobs(ctx, engine.JobQuery{State: engine.JobPending})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("pending jobs = %+v, %v; want the one real job", jobs, err)
+	}
+}

@@ -143,11 +143,16 @@ func (q *Queue) recover() error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
+		if err := dropLegacyIndexes(tx); err != nil {
+			return err
+		}
 		t := &txn{tx: tx, q: q, now: q.now()}
 		var ids []string
-		if sb := tx.Bucket(bState).Bucket([]byte(engine.JobRunning)); sb != nil {
-			sb.ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil })
-		}
+		tx.Bucket(bLease).ForEach(func(k, _ []byte) error {
+			_, id := splitTkey(k)
+			ids = append(ids, id)
+			return nil
+		})
 		for _, id := range ids {
 			if err := t.recoverJob(id); err != nil {
 				return err
@@ -166,6 +171,23 @@ func (q *Queue) recover() error {
 	fx.failed = 0
 	fx.ready = !fx.nextDue.IsZero() // wake workers for jobs already due
 	q.apply(fx)
+	return nil
+}
+
+// dropLegacyIndexes deletes the indexes earlier versions kept (see
+// legacyBuckets); the indexes that replace them were always written too.
+func dropLegacyIndexes(tx *bolt.Tx) error {
+	for _, name := range legacyBuckets {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return fmt.Errorf("drop legacy index %s: %w", name, err)
+		}
+	}
+	states := tx.Bucket(bState)
+	for _, s := range legacyStateBuckets {
+		if err := states.DeleteBucket([]byte(s)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return fmt.Errorf("drop legacy index state/%s: %w", s, err)
+		}
+	}
 	return nil
 }
 
