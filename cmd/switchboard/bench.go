@@ -55,6 +55,10 @@ type benchRow struct {
 	EndRSS     int64 // VmRSS after the queue drained, bytes
 	AnonRSS    int64 // RssAnon then: RSS without mapped files (bbolt's mmap)
 	FileBytes  int64 // the bbolt file (queue.db or baseline.db)
+	// FileHalf is queue.db's size half-way through the load: with a
+	// retention shorter than the run, FileBytes ≈ FileHalf shows the file
+	// reached a steady size.
+	FileHalf int64
 }
 
 const (
@@ -191,6 +195,9 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		return row, err
 	}
 	defer stopProfile()
+	queueFile := filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db")
+	stopSizes := sampleSize(queueFile, 250*time.Millisecond)
+	defer stopSizes()
 	start := time.Now()
 	row.Result, err = loadgen.Run(ctx, loadgen.Options{
 		URL:         "http://" + app.PublicAddr.String() + src.Path,
@@ -206,6 +213,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	if err != nil {
 		return row, err
 	}
+	halfway := start.Add(time.Since(start) / 2)
 	st, err := drain(ctx, app, o.drainTimeout)
 	if err != nil {
 		return row, err
@@ -221,10 +229,64 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	row.Jobs = max(row.Jobs, st.Finished+st.FailedTotal)
 	row.JobsPerSec = float64(row.Jobs) / row.E2E.Seconds()
 	row.PeakRSS, row.EndRSS, row.AnonRSS = readRSS()
-	if fi, err := os.Stat(filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db")); err == nil {
+	if fi, err := os.Stat(queueFile); err == nil {
 		row.FileBytes = fi.Size()
 	}
+	row.FileHalf = sizeAt(stopSizes(), halfway)
 	return row, nil
+}
+
+// sizeSample is a file's size at one moment.
+type sizeSample struct {
+	at   time.Time
+	size int64
+}
+
+// sampleSize records path's size every interval until the returned func
+// is called; that func returns the samples and may be called again.
+func sampleSize(path string, interval time.Duration) func() []sizeSample {
+	var (
+		mu      sync.Mutex
+		samples []sizeSample
+		once    sync.Once
+	)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				if fi, err := os.Stat(path); err == nil {
+					mu.Lock()
+					samples = append(samples, sizeSample{now, fi.Size()})
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() []sizeSample {
+		once.Do(func() { close(done); <-stopped })
+		mu.Lock()
+		defer mu.Unlock()
+		return samples
+	}
+}
+
+// sizeAt returns the last sampled size at or before t, 0 if none.
+func sizeAt(samples []sizeSample, t time.Time) int64 {
+	var size int64
+	for _, s := range samples {
+		if s.at.After(t) {
+			break
+		}
+		size = s.size
+	}
+	return size
 }
 
 // startProfile starts a CPU profile into path.c<conns> ("" profiles

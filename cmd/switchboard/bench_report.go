@@ -39,6 +39,9 @@ func writeBenchReport(w io.Writer, o benchOptions, rows []benchRow) {
 		if r.FileBytes > 0 {
 			file = bytesString(r.FileBytes)
 		}
+		if r.FileHalf > 0 {
+			file = fmt.Sprintf("%s (half-way: %s)", file, bytesString(r.FileHalf))
+		}
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Server, r.Connections, r.Sent, r.OK, r.RPS,
 			loadgen.Round(r.P50), loadgen.Round(r.P99), loadgen.Round(r.P999), loadgen.Round(r.Max),

@@ -126,3 +126,21 @@ func TestParseConnections(t *testing.T) {
 		})
 	}
 }
+
+func TestSizeAt(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	samples := []sizeSample{{t0, 10}, {t0.Add(time.Second), 20}, {t0.Add(2 * time.Second), 30}}
+	for _, tt := range []struct {
+		at   time.Time
+		want int64
+	}{
+		{t0.Add(-time.Second), 0},
+		{t0, 10},
+		{t0.Add(1500 * time.Millisecond), 20},
+		{t0.Add(time.Hour), 30},
+	} {
+		if got := sizeAt(samples, tt.at); got != tt.want {
+			t.Errorf("sizeAt(%v) = %d, want %d", tt.at.Sub(t0), got, tt.want)
+		}
+	}
+}
