@@ -25,23 +25,17 @@ var samplePayload = map[string]any{
 	},
 }
 
-func BenchmarkRun_Trivial_Pooled(b *testing.B) {
-	s := compileSource(b, trivial)
-	e := NewEngine(nil, Options{})
-	inv, _ := newInv(b, samplePayload)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := e.Run(ctx, s, inv); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkRun_Trivial_Pooled(b *testing.B) { benchPooled(b, trivial) }
 
 // BenchmarkRun_NoPayload_Pooled runs a listener that never reads the
 // payload: with the lazy payload it is not decoded at all.
 func BenchmarkRun_NoPayload_Pooled(b *testing.B) {
-	s := compileSource(b, `export default function (event, job) { return job.id }`)
+	benchPooled(b, `export default function (event, job) { return job.id }`)
+}
+
+// benchPooled runs src on the engine's pooled runtimes.
+func benchPooled(b *testing.B, src string) {
+	s := compileSource(b, src)
 	e := NewEngine(nil, Options{})
 	inv, _ := newInv(b, samplePayload)
 	ctx := context.Background()
