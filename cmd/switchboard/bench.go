@@ -29,12 +29,13 @@ type benchOptions struct {
 	connections  []int
 	duration     time.Duration
 	requests     int
+	rate         float64 // requests/s over all connections; 0 = as fast as answered
 	bodySize     int
 	script       string // "" = generated no-op listener
 	baseline     bool
 	ceiling      bool
 	workers      int
-	retention    time.Duration // 0 = the config's
+	retention    time.Duration // done jobs, events and delivery ids; 0 = the config's
 	dir          string        // parent of the temp dirs; "" = os.TempDir()
 	drainTimeout time.Duration
 	cpuProfile   string // per switchboard row: CPUPROFILE.c<conns>
@@ -75,12 +76,13 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	conns := f.String("connections", "64", "concurrent connections; a list (1,64) runs each level")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "load duration per row")
 	f.IntVar(&o.requests, "requests", 0, "stop each row after N requests (0: run for --duration)")
+	f.Float64Var(&o.rate, "rate", 0, "cap the requests sent per second over all connections, for a steady load (0: no cap)")
 	f.IntVar(&o.bodySize, "body-size", 1024, "bytes per webhook body")
 	f.StringVar(&o.script, "listener-script", "", "listener script (default: a generated no-op)")
 	f.BoolVar(&o.baseline, "baseline", true, "also load the verify + one bbolt Update per request server")
 	f.BoolVar(&o.ceiling, "ceiling", true, "also load a verify-only server (what the client can do)")
 	f.IntVar(&o.workers, "workers", 0, "queue workers (default: the config's)")
-	f.DurationVar(&o.retention, "retention", 0, "keep done jobs and their events this long (default: the config's); short values show the file's steady state")
+	f.DurationVar(&o.retention, "retention", 0, "keep done jobs, their events and delivery ids (dedupe) this long (default: the config's); short values show the file's steady state")
 	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
@@ -204,6 +206,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		Connections: conns,
 		Duration:    o.duration,
 		Requests:    o.requests,
+		Rate:        o.rate,
 		BodySize:    o.bodySize,
 		Sign: func(body []byte) map[string]string {
 			h, _ := ingest.Sign(src, body, time.Now()) // checked above: cannot fail
@@ -355,6 +358,7 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 		}
 		if o.retention > 0 {
 			cfg.Queue.Retention = config.Duration(o.retention)
+			cfg.Queue.DedupeWindow = config.Duration(o.retention)
 		}
 		return cfg, nil
 	}
@@ -376,7 +380,7 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 		workers = fmt.Sprintf("workers = %d", o.workers)
 	}
 	if o.retention > 0 {
-		workers += fmt.Sprintf("\nretention = %q", o.retention.String())
+		workers += fmt.Sprintf("\nretention = %q\ndedupe_window = %q", o.retention.String(), o.retention.String())
 	}
 	body := fmt.Sprintf(`[server]
 listen = "127.0.0.1:0"
@@ -452,6 +456,7 @@ func benchBaseline(ctx context.Context, o benchOptions, conns int, stored bool) 
 		Connections: conns,
 		Duration:    o.duration,
 		Requests:    o.requests,
+		Rate:        o.rate,
 		BodySize:    o.bodySize,
 		Sign:        func(body []byte) map[string]string { return loadgen.SignBaseline(secret, body) },
 	})

@@ -23,6 +23,9 @@ func writeBenchReport(w io.Writer, o benchOptions, rows []benchRow) {
 	if o.requests > 0 {
 		load = fmt.Sprintf("%d requests per row", o.requests)
 	}
+	if o.rate > 0 {
+		load += fmt.Sprintf(", at most %.0f requests/s", o.rate)
+	}
 	fmt.Fprintf(w, "switchboard bench: %s; %d-byte signed JSON bodies, %s\n", benchMachine(), o.bodySize, load)
 	fmt.Fprintln(w, "The load generator runs in this process: it shares the CPUs, and RSS includes it.")
 	fmt.Fprintln(w, "RSS also counts the bbolt file's mapped pages; \"anon\" is the RSS without mapped files.")

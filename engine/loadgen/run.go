@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 )
 
 // Options says where to send load and how much.
@@ -34,6 +35,10 @@ type Options struct {
 	Sign func(body []byte) map[string]string
 	// Timeout bounds each request. Default 30s.
 	Timeout time.Duration
+	// Rate caps the requests started per second over all connections, for
+	// a steady load the server can sustain; 0 sends each request as soon
+	// as the connection's previous one is answered.
+	Rate float64
 }
 
 // Result is what one Run measured. Latencies are of answered requests
@@ -100,6 +105,10 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	var claimed atomic.Int64
+	var lim *rate.Limiter
+	if opts.Rate > 0 {
+		lim = rate.NewLimiter(rate.Limit(opts.Rate), opts.Connections)
+	}
 	workers := make([]*worker, opts.Connections)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -109,7 +118,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.loop(ctx, &claimed)
+			w.loop(ctx, &claimed, lim)
 		}()
 	}
 	wg.Wait()
@@ -161,7 +170,7 @@ type worker struct {
 	firstErr error
 }
 
-func (w *worker) loop(ctx context.Context, claimed *atomic.Int64) {
+func (w *worker) loop(ctx context.Context, claimed *atomic.Int64, lim *rate.Limiter) {
 	client := &fasthttp.HostClient{
 		Addr:                w.target.addr,
 		IsTLS:               w.target.tls,
@@ -177,6 +186,9 @@ func (w *worker) loop(ctx context.Context, claimed *atomic.Int64) {
 	defer fasthttp.ReleaseResponse(resp)
 	body := make([]byte, len(w.tmpl.body))
 	for ctx.Err() == nil {
+		if lim != nil && lim.Wait(ctx) != nil {
+			return // ctx ended while waiting for the next slot
+		}
 		n := claimed.Add(1)
 		if w.opts.Requests > 0 && n > int64(w.opts.Requests) {
 			return

@@ -162,3 +162,19 @@ func TestRun_ContextCancelled(t *testing.T) {
 		t.Fatalf("sent %d after cancel", res.Sent)
 	}
 }
+
+// Rate caps requests over all connections: 300ms at 100/s with a burst of
+// one per connection allows at most 2 + 30 of them, where an uncapped run
+// against a local server sends thousands.
+func TestRun_Rate(t *testing.T) {
+	secret := []byte("s3cret")
+	rec := newRecorder(t, secret)
+	res, err := Run(context.Background(), Options{URL: rec.URL, Connections: 2, Duration: 300 * time.Millisecond, Rate: 100,
+		Sign: func(b []byte) map[string]string { return SignBaseline(secret, b) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent < 1 || res.Sent > 2+30 {
+		t.Fatalf("sent %d requests in 300ms at 100/s; want at most 32", res.Sent)
+	}
+}
