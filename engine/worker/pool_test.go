@@ -306,20 +306,10 @@ func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 // On Stop, a running job finishes but jobs leased ahead and not started go
 // back to pending unrun, their attempt not spent.
 func TestPool_StopHandsBackPrefetched(t *testing.T) {
-	started, release := make(chan struct{}, 8), make(chan struct{})
-	var calls atomic.Int32
-	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
-		if calls.Add(1) == 1 {
-			return nil // a fast first job: the pool prefetches after fast jobs
-		}
-		started <- struct{}{}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return nil
-	}, listener("l", 3, time.Minute))
+	g := newGated(0) // a fast first job: the pool prefetches after fast jobs
+	h := newHarness(t, 1, g.run, listener("l", 3, time.Minute))
 	h.wait(t, h.submit(t), "l", state(engine.JobDone))
+	started, release, calls := g.started, g.release, &g.calls
 	first := h.submit(t)
 	<-started
 	var rest []string
@@ -389,21 +379,10 @@ func TestPool_RetryStartDurableBeforeRun(t *testing.T) {
 // Jobs slower than prefetchWait are not leased ahead: with one worker,
 // only the job it runs is running; the rest stay pending.
 func TestPool_SlowJobsNotPrefetched(t *testing.T) {
-	started, release := make(chan struct{}, 8), make(chan struct{})
-	var calls atomic.Int32
-	h := newHarness(t, 1, func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
-		if calls.Add(1) == 1 {
-			time.Sleep(30 * time.Millisecond) // sets the pace: slower than prefetchWait
-			return nil
-		}
-		started <- struct{}{}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return nil
-	}, listener("l", 3, time.Minute))
+	g := newGated(30 * time.Millisecond) // sets the pace: slower than prefetchWait
+	h := newHarness(t, 1, g.run, listener("l", 3, time.Minute))
 	h.wait(t, h.submit(t), "l", state(engine.JobDone))
+	started, release := g.started, g.release
 	for range 4 {
 		h.submit(t)
 	}
@@ -417,4 +396,30 @@ func TestPool_SlowJobsNotPrefetched(t *testing.T) {
 	if st.States[engine.JobRunning] != 1 || st.States[engine.JobPending] != 3 {
 		t.Fatalf("states %v while one slow job runs; want 1 running, 3 pending", st.States)
 	}
+}
+
+// gated is a listener whose first attempt takes warmUp (setting the pool's
+// pace) and whose later attempts announce themselves on started and block
+// until release is closed or their context ends.
+type gated struct {
+	warmUp           time.Duration
+	calls            atomic.Int32
+	started, release chan struct{}
+}
+
+func newGated(warmUp time.Duration) *gated {
+	return &gated{warmUp: warmUp, started: make(chan struct{}, 8), release: make(chan struct{})}
+}
+
+func (g *gated) run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
+	if g.calls.Add(1) == 1 {
+		time.Sleep(g.warmUp)
+		return nil
+	}
+	g.started <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	return nil
 }
