@@ -68,6 +68,13 @@ func (w *watchdog) loop() {
 			return
 		}
 		threshold := w.threshold
+		// Only runtimes already running when the heap is measured can
+		// have filled it: one that starts during the collection below
+		// must not pay for a job that ended meanwhile.
+		suspects := make([]*Runtime, 0, len(w.running))
+		for r := range w.running {
+			suspects = append(suspects, r)
+		}
 		w.mu.Unlock()
 
 		metrics.Read(samples[:1])
@@ -81,7 +88,10 @@ func (w *watchdog) loop() {
 
 		w.mu.Lock()
 		if live > w.limit {
-			for r := range w.running {
+			for _, r := range suspects {
+				if _, still := w.running[r]; !still {
+					continue
+				}
 				r.overLimit.Store(true)
 				r.vm.Interrupt(ErrMemoryLimit)
 			}
