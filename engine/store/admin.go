@@ -108,29 +108,32 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 				(qry.Listener == "" || j.Listener == qry.Listener) &&
 				(qry.EventID == "" || j.EventID == qry.EventID)
 		}
-		if qry.EventID != "" {
-			for _, id := range eventJobIDs(tx, qry.EventID) {
-				if id <= qry.After && qry.After != "" {
-					continue
-				}
-				j, err := getJob(tx, id)
-				if err != nil {
-					return err
-				}
-				if j != nil && keep(j) && len(out) < limit {
-					out = append(out, *j)
-				}
+		add := func(id string) error {
+			j, err := getJob(tx, id)
+			if err != nil {
+				return err
+			}
+			if j != nil && keep(j) && len(out) < limit {
+				out = append(out, *j)
 			}
 			return nil
 		}
-		if ids, ok := stateIDs(tx, qry.State, qry.After, limit); ok {
+		var ids []string
+		ok := qry.EventID != ""
+		if ok {
+			ids = eventJobIDs(tx, qry.EventID)
+		} else {
+			var err error
+			if ids, ok, err = stateIDs(tx, qry, limit); err != nil {
+				return err
+			}
+		}
+		if ok {
 			for _, id := range ids {
-				j, err := getJob(tx, id)
-				if err != nil {
-					return err
-				}
-				if j != nil && keep(j) {
-					out = append(out, *j)
+				if id > qry.After {
+					if err := add(id); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -144,12 +147,8 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 			c = fb.Cursor()
 		}
 		for k, _ := seekAfter(c, qry.After); k != nil && len(out) < limit; k, _ = c.Next() {
-			j, err := getJob(tx, string(k))
-			if err != nil {
+			if err := add(string(k)); err != nil {
 				return err
-			}
-			if j != nil && keep(j) {
-				out = append(out, *j)
 			}
 		}
 		return nil
@@ -160,16 +159,17 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 	return out, nil
 }
 
-// stateIDs returns, for pending and running, the least limit job ids
-// after after, taken from the due or lease index (those hold tkeys, in
-// time order, so every key is read; both sets are bounded by the queue's
-// depth). ok is false for the other states: done jobs are most jobs, so a
-// scan of the jobs in id order finds them sooner; failed ones have their
-// own id-ordered index.
-func stateIDs(tx *bolt.Tx, state engine.JobState, after string, limit int) (ids []string, ok bool) {
+// stateIDs returns, for pending and running, the least limit ids after
+// qry.After of the jobs in qry.State (of qry.Listener, if set), taken from
+// the due or lease index. Those hold tkeys, in time order, so every key is
+// read; both sets are bounded by the queue's depth, and the running one by
+// the workers. ok is false for the other states: done jobs are most jobs,
+// so a scan of the jobs in id order finds them sooner; failed ones have
+// their own id-ordered index.
+func stateIDs(tx *bolt.Tx, qry engine.JobQuery, limit int) (ids []string, ok bool, err error) {
 	least := func(k []byte) {
 		_, id := splitTkey(k)
-		if id <= after || (len(ids) == limit && id >= ids[limit-1]) {
+		if id <= qry.After || (len(ids) == limit && id >= ids[limit-1]) {
 			return
 		}
 		i, _ := slices.BinarySearch(ids, id)
@@ -178,18 +178,34 @@ func stateIDs(tx *bolt.Tx, state engine.JobState, after string, limit int) (ids 
 		}
 		ids = slices.Insert(ids, i, id)
 	}
-	switch state {
+	switch qry.State {
 	case engine.JobPending:
 		due := tx.Bucket(bDueL)
 		due.ForEachBucket(func(name []byte) error {
-			return due.Bucket(name).ForEach(func(k, _ []byte) error { least(k); return nil })
+			if qry.Listener == "" || string(name) == qry.Listener {
+				due.Bucket(name).ForEach(func(k, _ []byte) error { least(k); return nil })
+			}
+			return nil
 		})
 	case engine.JobRunning:
-		tx.Bucket(bLease).ForEach(func(k, _ []byte) error { least(k); return nil })
+		err = tx.Bucket(bLease).ForEach(func(k, _ []byte) error {
+			if qry.Listener != "" {
+				_, id := splitTkey(k)
+				j, err := getJob(tx, id)
+				if err != nil {
+					return err
+				}
+				if j == nil || j.Listener != qry.Listener {
+					return nil
+				}
+			}
+			least(k)
+			return nil
+		})
 	default:
-		return nil, false
+		return nil, false, nil
 	}
-	return ids, true
+	return ids, true, err
 }
 
 // GetJob returns one job, or an error wrapping engine.ErrNotFound.

@@ -156,6 +156,9 @@ func TestQueue_Listing(t *testing.T) {
 		{"failed", engine.JobQuery{State: engine.JobFailed}, 1},
 		{"listener", engine.JobQuery{Listener: "a"}, 5},
 		{"listener and state", engine.JobQuery{Listener: "b", State: engine.JobPending}, 3},
+		{"listener and state, limit", engine.JobQuery{Listener: "b", State: engine.JobPending, Limit: 2}, 2},
+		{"listener and running", engine.JobQuery{Listener: "b", State: engine.JobRunning, Limit: 1}, 1},
+		{"other listener, running", engine.JobQuery{Listener: "a", State: engine.JobRunning}, 0},
 		{"event", engine.JobQuery{EventID: evIDs[1]}, 2},
 		{"event and listener", engine.JobQuery{EventID: evIDs[1], Listener: "b"}, 1},
 	}
