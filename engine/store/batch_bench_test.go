@@ -36,7 +36,7 @@ func BenchmarkCommitBatch(b *testing.B) {
 			for b.Loop() {
 				for i := range batch {
 					ev := &engine.Event{Name: "e", Source: "s", Payload: batchPayload, ReceivedAt: time.Now()}
-					r, err := q.enqueueRequest(ctx, ev, []engine.NewJob{{Listener: "a"}})
+					r, _, err := q.enqueueRequest(ctx, ev, []engine.NewJob{{Listener: "a"}})
 					if err != nil {
 						b.Fatal(err)
 					}

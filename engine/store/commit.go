@@ -44,7 +44,6 @@ type request struct {
 	// batch in which nothing wrote is rolled back instead of committed
 	// (no fsync).
 	mayBeClean bool
-	result     any // the op's output, for the caller
 }
 
 func newRequest(ctx context.Context, op func(t *txn) error) *request {
@@ -162,9 +161,11 @@ func (q *Queue) commitLoop() {
 	hold.Stop()
 	var lastIngest time.Time
 	for r := range q.reqs {
-		batch = q.drain(append(batch[:0], r))
+		batch = q.collect(append(batch[:0], r), nil)
 		if !q.opts.noHold && !hasIngest(batch) && time.Since(lastIngest) < ingestActive {
-			batch = q.waitForIngest(batch, hold)
+			hold.Reset(holdFor)
+			batch = q.collect(batch, hold.C)
+			hold.Stop()
 		}
 		if hasIngest(batch) {
 			lastIngest = time.Now()
@@ -175,39 +176,31 @@ func (q *Queue) commitLoop() {
 	q.closeErr = q.db.Close()
 }
 
-// drain appends every request already queued, up to maxBatch.
-func (q *Queue) drain(batch []*request) []*request {
+// collect appends queued requests to batch, up to maxBatch. With wait nil
+// it takes only those already queued; otherwise it also waits for more
+// until wait fires or an ingest request arrives, then takes what is queued
+// behind that one.
+func (q *Queue) collect(batch []*request, wait <-chan time.Time) []*request {
 	for len(batch) < maxBatch {
-		select {
-		case r, ok := <-q.reqs:
-			if !ok {
-				return batch
+		var r *request
+		ok := false
+		if wait == nil {
+			select {
+			case r, ok = <-q.reqs:
+			default:
 			}
-			batch = append(batch, r)
-		default:
-			return batch
+		} else {
+			select {
+			case r, ok = <-q.reqs:
+			case <-wait:
+			}
 		}
-	}
-	return batch
-}
-
-// waitForIngest adds requests arriving within holdFor, until an ingest
-// request arrives (then it drains and returns at once).
-func (q *Queue) waitForIngest(batch []*request, hold *time.Timer) []*request {
-	hold.Reset(holdFor)
-	defer hold.Stop()
-	for len(batch) < maxBatch {
-		select {
-		case r, ok := <-q.reqs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-			if r.ingest {
-				return q.drain(batch)
-			}
-		case <-hold.C:
-			return batch
+		if !ok {
+			return batch // none queued, the wait is over, or the queue closed
+		}
+		batch = append(batch, r)
+		if r.ingest {
+			wait = nil
 		}
 	}
 	return batch
@@ -338,19 +331,18 @@ func firstDue(tx *bolt.Tx) time.Time {
 			first = k
 		}
 	}
-	if first == nil {
-		return time.Time{}
-	}
-	at, _ := splitTkey(first)
-	if at.IsZero() {
-		return time.Unix(0, 1) // due since forever, but not "none"
-	}
-	return at
+	return keyTime(first)
 }
 
 // firstLease returns the earliest lease end of a running job, zero if none.
 func firstLease(tx *bolt.Tx) time.Time {
 	k, _ := tx.Bucket(bLease).Cursor().First()
+	return keyTime(k)
+}
+
+// keyTime is the time of tkey k, or zero for no key. A key at the zero
+// time maps to the earliest non-zero time: it exists, so it is not "none".
+func keyTime(k []byte) time.Time {
 	if k == nil {
 		return time.Time{}
 	}

@@ -19,11 +19,10 @@ import (
 // Enqueue sets ev.ReceivedAt to now if it is zero. ev is not retained:
 // every byte is copied before the write is queued.
 func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (string, error) {
-	r, err := q.enqueueRequest(ctx, ev, jobs)
+	r, res, err := q.enqueueRequest(ctx, ev, jobs)
 	if err != nil {
 		return "", err
 	}
-	res := r.result.(*enqueueResult)
 	err = q.send(r)
 	if res.dup {
 		return res.id, engine.ErrDuplicate
@@ -42,14 +41,14 @@ type enqueueResult struct {
 }
 
 // enqueueRequest encodes ev (outside the committer, which only writes)
-// and returns the request that stores it; r.result is an *enqueueResult.
-func (q *Queue) enqueueRequest(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (*request, error) {
+// and returns the request that stores it and where its op reports back.
+func (q *Queue) enqueueRequest(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (*request, *enqueueResult, error) {
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = q.now()
 	}
 	data, err := encodeEvent(ev)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue %s event: %w", ev.Name, err)
+		return nil, nil, fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
 	var dk []byte
 	if q.opts.DedupeWindow > 0 && ev.DeliveryID != "" {
@@ -62,8 +61,8 @@ func (q *Queue) enqueueRequest(ctx context.Context, ev *engine.Event, jobs []eng
 		res.id, res.dup, err = t.enqueue(data, dk, news)
 		return err
 	})
-	r.result, r.ingest = res, true
-	return r, nil
+	r.ingest = true
+	return r, res, nil
 }
 
 func cloneNewJobs(jobs []engine.NewJob) []engine.NewJob {

@@ -162,6 +162,13 @@ func (t *txn) started(j *engine.Job) bool {
 	return len(t.bucket(bLease).Get(tkey(j.LeaseUntil, j.ID))) > 0
 }
 
+// unlease makes running job j, whose attempt never started, pending and
+// due now with that attempt given back. The caller writes it.
+func (t *txn) unlease(j *engine.Job) {
+	j.Attempt--
+	j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
+}
+
 // reclaim takes back jobs whose lease ended before now.
 func (t *txn) reclaim() error {
 	var ids []string
@@ -184,8 +191,7 @@ func (t *txn) reclaim() error {
 		old := *j
 		if !t.started(j) {
 			// Leased ahead and expired before a worker took it.
-			j.Attempt--
-			j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
+			t.unlease(j)
 			if err := t.putJob(&old, j); err != nil {
 				return err
 			}

@@ -203,8 +203,7 @@ func (t *txn) recoverJob(id string) error {
 		// it runs (the worker waits for Start when LastError is set), so
 		// a job that kills the process before its mark commits is still
 		// counted from then on.
-		j.Attempt--
-		j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
+		t.unlease(j)
 		if j.LastError == nil {
 			j.LastError = &engine.JobError{Attempt: j.Attempt + 1, At: t.now, Kind: "crash",
 				Message: "the process stopped before the leased job started; the attempt was not counted"}
