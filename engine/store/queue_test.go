@@ -389,7 +389,7 @@ func TestQueue_ReadyAndNextDue(t *testing.T) {
 }
 
 // A file written by a version that kept more indexes opens with them
-// dropped; their stale entries do not leak into stats or listings.
+// dropped, and the indexes that stay still find the real job.
 func TestQueue_Open_DropsLegacyIndexes(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "q.db")
@@ -397,7 +397,7 @@ func TestQueue_Open_DropsLegacyIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"})
+	id := enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"})
 	if err := q.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -416,11 +416,14 @@ func TestQueue_Open_DropsLegacyIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.OldestDue.Before(time.Unix(2, 0)) {
-		t.Fatalf("OldestDue = %v: the stale global due index was read", st.OldestDue)
+	if st.OldestDue.IsZero() || st.States[engine.JobPending] != 1 {
+		t.Fatalf("stats = %+v: the real job's due index or counters were lost", st)
 	}
 	jobs, err := q.ListJobs(ctx, engine.JobQuery{State: engine.JobPending})
-	if err != nil || len(jobs) != 1 {
+	if err != nil || len(jobs) != 1 || jobs[0].EventID != id {
 		t.Fatalf("pending jobs = %+v, %v; want the one real job", jobs, err)
+	}
+	if ls := lease(t, q, 1, quota("a")); len(ls) != 1 {
+		t.Fatalf("leased %d; want the real job", len(ls))
 	}
 }
