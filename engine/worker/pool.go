@@ -163,7 +163,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 // execute runs one attempt and records its outcome.
 func (p *Pool) execute(lease engine.Lease) {
 	job := lease.Job
-	log := p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
+	log := p.jobLog(job)
 	l := p.opts.Routes().Listener(job.Listener)
 	if l == nil {
 		// Removed by a reload after the lease: keep the job for when it returns.
@@ -252,10 +252,15 @@ func (p *Pool) timed(d time.Duration) {
 	}
 }
 
+// jobLog is the logger of one attempt of job.
+func (p *Pool) jobLog(job engine.Job) *slog.Logger {
+	return p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
+}
+
 // handBack returns a leased job that never started to pending, due now,
 // without spending its attempt.
 func (p *Pool) handBack(job engine.Job, why string) {
-	log := p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
+	log := p.jobLog(job)
 	log.Debug("job handed back unrun", "why", why)
 	p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
 		RunAt: p.opts.Now()}, 0)
