@@ -283,3 +283,20 @@ func TestRun_PoolConcurrent(t *testing.T) {
 		t.Errorf("created %d runtimes for 8 goroutines", n)
 	}
 }
+
+// A payload that does not decode (it is validated where events enter, so
+// only a damaged record has one) fails the attempt where it is read, with
+// a clear error, and costs nothing to a listener that does not read it.
+func TestRun_UndecodablePayload(t *testing.T) {
+	e := NewEngine(nil, Options{})
+	inv, _ := newInv(t, nil)
+	inv.Event.Payload = []byte(`{"id": "task_1",`)
+	reads := compileSource(t, `export default function (e) { return e.payload.id }`)
+	if err := e.Run(context.Background(), reads, inv); err == nil || !strings.Contains(err.Error(), "decode payload") {
+		t.Fatalf("err = %v, want a decode payload error", err)
+	}
+	ignores := compileSource(t, `export default function (e, j) { return j.id }`)
+	if err := e.Run(context.Background(), ignores, inv); err != nil {
+		t.Fatalf("a listener that never reads the payload: %v", err)
+	}
+}

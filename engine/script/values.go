@@ -16,9 +16,6 @@ func eventValue(vm *goja.Runtime, ev *engine.Event) (goja.Value, error) {
 	if ev == nil {
 		return o, nil
 	}
-	if len(ev.Payload) > 0 && !json.Valid(ev.Payload) {
-		return nil, fmt.Errorf("event %s payload: invalid JSON", ev.ID)
-	}
 	headers := vm.NewObject()
 	for k, v := range ev.Headers {
 		_ = headers.Set(k, v)
@@ -40,7 +37,10 @@ func eventValue(vm *goja.Runtime, ev *engine.Event) (goja.Value, error) {
 // lazyPayload defines event.payload as an enumerable accessor that decodes
 // raw on first read: a listener that never reads the payload (or reads it
 // only on some paths) does not pay for decoding it. Assigning to it
-// replaces the value, as for a data property.
+// replaces the value, as for a data property. raw was checked where the
+// event came in (ingest answers 400, `run` refuses the file, emit
+// marshals it), so it is not scanned again per job; bytes that still do
+// not decode throw where they are read.
 func lazyPayload(vm *goja.Runtime, o *goja.Object, raw json.RawMessage) error {
 	var val goja.Value
 	get := vm.ToValue(func(goja.FunctionCall) goja.Value {
