@@ -246,15 +246,11 @@ type sizeSample struct {
 }
 
 // sampleSize records path's size every interval until the returned func
-// is called; that func returns the samples and may be called again.
+// is called; that func stops the sampling, returns the samples and may be
+// called again.
 func sampleSize(path string, interval time.Duration) func() []sizeSample {
-	var (
-		mu      sync.Mutex
-		samples []sizeSample
-		once    sync.Once
-	)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
+	var samples []sizeSample // the sampler's until stopped is closed
+	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
 		tick := time.NewTicker(interval)
@@ -265,17 +261,14 @@ func sampleSize(path string, interval time.Duration) func() []sizeSample {
 				return
 			case now := <-tick.C:
 				if fi, err := os.Stat(path); err == nil {
-					mu.Lock()
 					samples = append(samples, sizeSample{now, fi.Size()})
-					mu.Unlock()
 				}
 			}
 		}
 	}()
+	var once sync.Once
 	return func() []sizeSample {
 		once.Do(func() { close(done); <-stopped })
-		mu.Lock()
-		defer mu.Unlock()
 		return samples
 	}
 }
