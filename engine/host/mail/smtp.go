@@ -40,9 +40,6 @@ func (m *Mailer) sendSMTP(ctx context.Context, gm *gomail.Msg) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
 	tlsConfig := m.tlsConfig
 	if tlsConfig == nil {
 		tlsConfig = &tls.Config{ServerName: m.cfg.Host, MinVersion: tls.VersionTLS12}
@@ -92,23 +89,10 @@ func (m *Mailer) sendSMTP(ctx context.Context, gm *gomail.Msg) error {
 		return fmt.Errorf("smtp client for %s:%d: %w", m.cfg.Host, port, err)
 	}
 	if err := c.DialAndSendWithContext(ctx, gm); err != nil {
-		if cerr := ctxErr(ctx); cerr != nil {
-			return fmt.Errorf("smtp send via %s:%d: %w (%w)", m.cfg.Host, port, cerr, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("smtp send via %s:%d: %w (%w)", m.cfg.Host, port, ctx.Err(), err)
 		}
 		return fmt.Errorf("smtp send via %s:%d: %w", m.cfg.Host, port, err)
-	}
-	return nil
-}
-
-// ctxErr is ctx.Err(), or context.DeadlineExceeded once ctx's deadline has
-// passed although its timer has not fired yet: the connection deadlines
-// derived from it (never earlier than it) can fire first.
-func ctxErr(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		return context.DeadlineExceeded
 	}
 	return nil
 }
