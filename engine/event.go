@@ -47,14 +47,45 @@ type Job struct {
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
-	LastError  *JobError `json:"lastError,omitempty"`
+	// LastError is why the latest attempt did not succeed; nil once the
+	// job is done.
+	LastError *JobError `json:"lastError,omitempty"`
+	// OrderKey, when set, is the value of the listener's order_by path in
+	// the event's payload: jobs of one listener with the same key run one
+	// at a time, in the order they were created.
+	OrderKey string `json:"orderKey,omitempty"`
+	// Attempts are the attempts that ran, oldest first; at most
+	// MaxAttemptsKept (the oldest are dropped first).
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// MaxAttemptsKept bounds Job.Attempts.
+const MaxAttemptsKept = 20
+
+// Attempt records one attempt that ran.
+type Attempt struct {
+	N         int           `json:"n"` // the job's Attempt number while it ran
+	StartedAt time.Time     `json:"startedAt"`
+	Duration  time.Duration `json:"duration"` // nanoseconds
+	Outcome   Outcome       `json:"outcome"`
+	Error     *JobError     `json:"error,omitempty"`
+}
+
+// AppendAttempt adds a to attempts, dropping the oldest beyond
+// MaxAttemptsKept. Backends call it when recording an attempt.
+func AppendAttempt(attempts []Attempt, a Attempt) []Attempt {
+	attempts = append(attempts, a)
+	if n := len(attempts) - MaxAttemptsKept; n > 0 {
+		attempts = append(attempts[:0:0], attempts[n:]...)
+	}
+	return attempts
 }
 
 // JobError records why an attempt did not succeed.
 type JobError struct {
 	Attempt int       `json:"attempt"`
 	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"` // "error", "timeout", "crash", "cancel", "lease"
+	Kind    ErrorKind `json:"kind"`
 	Message string    `json:"message"`
 	Stack   string    `json:"stack,omitempty"` // JS stack, original file:line
 }
@@ -64,4 +95,5 @@ type NewJob struct {
 	Listener string
 	MaxTries int
 	RunAt    time.Time // zero means now
+	OrderKey string    // see Job.OrderKey; empty: not ordered
 }

@@ -51,6 +51,19 @@ func Lookup(v any, path string) (any, bool) {
 	return v, true
 }
 
+// ScalarText is the text of a decoded JSON value for ordering keys and
+// payload search: a string as it is, anything else as its compact JSON.
+func ScalarText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
 func anyEqual(got any, allowed []any) bool {
 	for _, want := range allowed {
 		if s, ok := want.(string); ok && s == "*" {

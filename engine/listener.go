@@ -19,6 +19,25 @@ type Listener struct {
 	Delay       time.Duration // wait before the first attempt
 	Concurrency int           // max jobs of this listener at once; 0 = workers
 	Rate        Rate          // max attempts started per interval; zero = no limit
+	// OrderBy is a payload path ("data.id"): jobs whose payloads hold the
+	// same value there run one at a time, in the order their events were
+	// received. Empty: no ordering.
+	OrderBy string
+}
+
+// OrderKey returns the job ordering key of a payload: the text of the
+// value at l.OrderBy (strings as they are, anything else as its JSON),
+// or "" when the listener has no order_by or the payload no such value
+// (such a job is not held back by, and does not hold back, any other).
+func (l *Listener) OrderKey(payload any) string {
+	if l.OrderBy == "" {
+		return ""
+	}
+	v, ok := Lookup(payload, l.OrderBy)
+	if !ok || v == nil {
+		return ""
+	}
+	return ScalarText(v)
 }
 
 // Hears reports whether l wants a job for an event named name with the

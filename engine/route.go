@@ -38,7 +38,7 @@ func (r *Routes) Match(name string, payload any, now time.Time) []NewJob {
 		if !l.Hears(name, payload) {
 			continue
 		}
-		jobs = append(jobs, NewJob{Listener: l.Name, MaxTries: l.Tries, RunAt: now.Add(l.Delay)})
+		jobs = append(jobs, NewJob{Listener: l.Name, MaxTries: l.Tries, RunAt: now.Add(l.Delay), OrderKey: l.OrderKey(payload)})
 	}
 	return jobs
 }
