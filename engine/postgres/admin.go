@@ -94,7 +94,7 @@ func (q *Queue) GetJob(ctx context.Context, id string) (*engine.Job, error) {
 }
 
 // failedSQL selects, locked, up to 1000 failed jobs matching $1 (listener,
-// '' = any) and $2 (error text, '' = any); $3 restricts to one id (0 =
+// ” = any) and $2 (error text, ” = any); $3 restricts to one id (0 =
 // any). retrySQL and forgetSQL act on them.
 const failedSQL = `
 WITH c AS (
