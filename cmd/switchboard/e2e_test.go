@@ -271,16 +271,16 @@ func TestEndToEnd_IttybitFlow(t *testing.T) {
 	}
 
 	// A forged delivery is refused and stores nothing.
-	before, err := app.queue.ListEvents(ctx, 100, "")
+	before, err := app.queue.ListEvents(ctx, engine.EventQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := post(t, app, fixture(t, "ittybit_task_completed.json"), false); code != http.StatusUnauthorized {
 		t.Fatalf("bad signature: got %d, want 401", code)
 	}
-	after, _ := app.queue.ListEvents(ctx, 100, "")
-	if len(after) != len(before) {
-		t.Fatalf("a 401 stored an event: %d events before, %d after", len(before), len(after))
+	after, _ := app.queue.ListEvents(ctx, engine.EventQuery{Limit: 100})
+	if len(after.Events) != len(before.Events) {
+		t.Fatalf("a 401 stored an event: %d events before, %d after", len(before.Events), len(after.Events))
 	}
 
 	// A redelivery of the envelope (same evt_ id) is acknowledged, not re-run.
