@@ -61,7 +61,7 @@ func TestRun_DryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"→ ittybit.createTask(", `"format":"webp"`, "→ db.exec(\"UPDATE media SET thumbnail_task_id", "generate_thumbnail finished"} {
+	for _, want := range []string{"→ ittybit.createJob(", `"format":"webp"`, "→ db.exec(\"UPDATE media SET thumbnail_task_id", "generate_thumbnail finished"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
