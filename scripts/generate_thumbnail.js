@@ -15,7 +15,7 @@ export default function handle(event) {
     return; // not one of ours, or itself a thumbnail
   }
   if (media.thumbnail_task_id) {
-    log.info("thumbnail already requested", { media: media.id, job: media.thumbnail_task_id });
+    log.info("thumbnail already requested", { media: media.id, thumbnail: media.thumbnail_task_id });
     return;
   }
   if (!task.outputUrl) {
@@ -41,5 +41,5 @@ export default function handle(event) {
     "UPDATE media SET thumbnail_task_id = ?, updated_at = CURRENT_TIMESTAMP WHERE id = ?",
     thumb.id, media.id,
   );
-  log.info("thumbnail requested", { media: media.id, job: thumb.id });
+  log.info("thumbnail requested", { media: media.id, thumbnail: thumb.id });
 }

@@ -142,8 +142,9 @@ on = ["media.processed"]
 	return cfg
 }
 
-// startApp opens the app database with the demo schema, starts the
-// router, and stops it when the test ends.
+// startApp gives the app database what `db init` does (the demo schema,
+// a media row for every fixture), starts the router, and stops it when
+// the test ends.
 func startApp(t testing.TB, cfg *config.Config) *App {
 	t.Helper()
 	ctx := context.Background()
@@ -156,12 +157,6 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	}
 	if err := initAppDB(ctx, d); err != nil {
 		t.Fatal(err)
-	}
-	// Media for the other fixtures (the seed has task_demo_video).
-	for _, task := range []string{"task_demo_video_2", "task_demo_broken"} {
-		if _, err := d.SQL().ExecContext(ctx, "INSERT INTO media (user_id, task_id, status) VALUES (1, ?, 'processing')", task); err != nil {
-			t.Fatal(err)
-		}
 	}
 	d.Close()
 
