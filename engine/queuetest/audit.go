@@ -52,4 +52,5 @@ func testAuditPaging(t *testing.T, h Harness) {
 	check(10, entries[1].At, 0)
 	check(10, entries[0].At)
 	check(10, time.Time{}, 4, 3, 2, 1, 0)
+	check(0, time.Time{}, 4, 3, 2, 1, 0) // engine.DefaultPageSize
 }

@@ -115,8 +115,15 @@ func testCrashUnstarted(t *testing.T, h Harness) {
 	if again.Attempt != 1 {
 		t.Fatalf("re-leased as attempt %d, want 1 (an unstarted attempt is given back)", again.Attempt)
 	}
-	if j := getJob(t, q, ids[0]); j.Crashes != 0 || j.LastError != nil {
-		t.Fatalf("unstarted job charged: crashes %d, last error %+v", j.Crashes, j.LastError)
+	j := getJob(t, q, ids[0])
+	if j.Crashes != 0 {
+		t.Fatalf("unstarted job charged a crash: crashes %d", j.Crashes)
+	}
+	// No attempt ran, so none failed: LastError ("why the latest attempt
+	// did not succeed") stays as it was, and KindCrash means "the process
+	// died while the attempt ran".
+	if j.LastError != nil {
+		t.Fatalf("unstarted job given last error %+v; no attempt of it ran", *j.LastError)
 	}
 }
 

@@ -24,10 +24,7 @@ var eventTests = []test{
 // exceeds its limit, and returns every event with the pages it took.
 func collect(t *testing.T, qu Queue, q engine.EventQuery, maxPages int) ([]engine.Event, int) {
 	t.Helper()
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 50
-	}
+	limit := engine.PageSize(q.Limit)
 	var all []engine.Event
 	for pages := 1; ; pages++ {
 		page, err := qu.ListEvents(t.Context(), q)
@@ -111,13 +108,14 @@ func testEventsNewestFirst(t *testing.T, h Harness) {
 	wantIDs(t, "newest first after the second newest", page.Events, ids[2:4])
 }
 
-// testEventsDefaultLimit: with no Limit a page holds 50 events.
+// testEventsDefaultLimit: with no Limit a page holds
+// engine.DefaultPageSize events.
 func testEventsDefaultLimit(t *testing.T, h Harness) {
 	q := h.New(t, Options{})
-	ids := storeEvents(t, q, 55, anySource, indexPayload)
+	ids := storeEvents(t, q, engine.DefaultPageSize+5, anySource, indexPayload)
 	page, err := q.ListEvents(t.Context(), engine.EventQuery{})
-	if err != nil || len(page.Events) != 50 || page.Next == "" {
-		t.Fatalf("ListEvents() = %d events, next %q, %v; want 50 and a Next", len(page.Events), page.Next, err)
+	if err != nil || len(page.Events) != engine.DefaultPageSize || page.Next == "" {
+		t.Fatalf("ListEvents() = %d events, next %q, %v; want %d and a Next", len(page.Events), page.Next, err, engine.DefaultPageSize)
 	}
 	all, _ := collect(t, q, engine.EventQuery{}, 5)
 	wantIDs(t, "all pages", all, ids)

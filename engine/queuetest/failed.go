@@ -119,7 +119,7 @@ func bulkFixture(t *testing.T, q Queue) map[string][]string {
 
 func failedIDs(t *testing.T, q Queue) []string {
 	t.Helper()
-	ids := listJobs(t, q, engine.JobQuery{State: engine.JobFailed, Limit: 1000})
+	ids := listJobs(t, q, engine.JobQuery{State: engine.JobFailed, Limit: engine.MaxPageSize})
 	slices.Sort(ids)
 	return ids
 }
@@ -164,7 +164,7 @@ func testRetryFailed(t *testing.T, h Harness) {
 func testFlushFailed(t *testing.T, h Harness) {
 	q := h.New(t, Options{})
 	f := bulkFixture(t, q)
-	total := len(listJobs(t, q, engine.JobQuery{Limit: 1000}))
+	total := len(listJobs(t, q, engine.JobQuery{Limit: engine.MaxPageSize}))
 	n, err := q.FlushFailed(t.Context(), engine.JobFilter{ErrorContains: "HTTP 5"})
 	if err != nil || n != 2 {
 		t.Fatalf("FlushFailed(http 5) = %d, %v; want 2", n, err)
@@ -183,7 +183,7 @@ func testFlushFailed(t *testing.T, h Harness) {
 	if n, err := q.FlushFailed(t.Context(), engine.JobFilter{}); err != nil || n != 2 {
 		t.Fatalf("FlushFailed(all) = %d, %v; want 2", n, err)
 	}
-	if left := len(listJobs(t, q, engine.JobQuery{Limit: 1000})); left != total-5 {
+	if left := len(listJobs(t, q, engine.JobQuery{Limit: engine.MaxPageSize})); left != total-5 {
 		t.Fatalf("%d jobs left after flushing 5 of %d; flushing touched other jobs", left, total)
 	}
 }

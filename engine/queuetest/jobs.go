@@ -141,17 +141,18 @@ func testJobsNewest(t *testing.T, h Harness) {
 	wantJobs(t, q, engine.JobQuery{Newest: true, Listener: "a", After: rev[3]}, rev[4:])
 }
 
-// testJobsLimits: a listing holds 50 jobs by default and 1000 at most.
+// testJobsLimits: a listing holds engine.DefaultPageSize jobs by default
+// and engine.MaxPageSize at most.
 func testJobsLimits(t *testing.T, h Harness) {
 	q := h.New(t, Options{})
-	jobs := make([]engine.NewJob, 1001)
+	jobs := make([]engine.NewJob, engine.MaxPageSize+1)
 	for i := range jobs {
 		jobs[i] = engine.NewJob{Listener: "a", MaxTries: 1}
 	}
 	ids := enqueueJobs(t, q, jobs...)
-	wantJobs(t, q, engine.JobQuery{}, ids[:50])
-	wantJobs(t, q, engine.JobQuery{Limit: 5000}, ids[:1000])
-	wantJobs(t, q, engine.JobQuery{Limit: 1000, After: ids[999]}, ids[1000:])
+	wantJobs(t, q, engine.JobQuery{}, ids[:engine.DefaultPageSize])
+	wantJobs(t, q, engine.JobQuery{Limit: 5 * engine.MaxPageSize}, ids[:engine.MaxPageSize])
+	wantJobs(t, q, engine.JobQuery{Limit: engine.MaxPageSize, After: ids[engine.MaxPageSize-1]}, ids[engine.MaxPageSize:])
 }
 
 // testJobsGetUnknown: GetJob of an unknown id is ErrNotFound.
