@@ -143,18 +143,29 @@ func testOrderReturned(t *testing.T, h Harness) {
 // violation: a keyed job leased while another of its key is in flight,
 // or before an older one of its key.
 type orderCheck struct {
+	keyOf   map[string]string   // the key each ordered job was stored with
 	next    map[string][]string // per key, ids not yet leased, oldest first
 	running map[string]string   // per key, the job in flight
 	err     error
 }
 
 func newOrderCheck(byKey map[string][]string) *orderCheck {
-	return &orderCheck{next: byKey, running: map[string]string{}}
+	c := &orderCheck{keyOf: map[string]string{}, next: byKey, running: map[string]string{}}
+	for key, ids := range byKey {
+		for _, id := range ids {
+			c.keyOf[id] = key
+		}
+	}
+	return c
 }
 
 func (c *orderCheck) observe(e workEvent) {
-	key := e.job.OrderKey
-	if key == "" || c.err != nil {
+	key, ok := c.keyOf[e.job.ID]
+	if !ok || c.err != nil {
+		return
+	}
+	if e.leased && e.job.OrderKey != key {
+		c.err = fmt.Errorf("job %s leased with order key %q, stored with %q", e.job.ID, e.job.OrderKey, key)
 		return
 	}
 	if !e.leased {
