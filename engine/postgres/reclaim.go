@@ -46,10 +46,7 @@ upd AS (
 		crashes = j.crashes + CASE WHEN j.started AND f.dead THEN 1 ELSE 0 END,
 		run_at = CASE WHEN f.fail THEN j.run_at ELSE now() END,
 		last_error = CASE
-			WHEN NOT j.started THEN CASE WHEN f.dead AND j.last_error IS NULL THEN jsonb_build_object(
-				'attempt', j.attempt, 'at', now(), 'kind', 'crash',
-				'message', 'the process stopped before the leased job started; the attempt was not counted')
-				ELSE j.last_error END
+			WHEN NOT j.started THEN j.last_error
 			WHEN f.dead THEN jsonb_build_object('attempt', j.attempt, 'at', now(), 'kind', 'crash',
 				'message', CASE WHEN j.crashes + 1 >= $1 THEN format('crashed the process %s times', j.crashes + 1)
 					ELSE 'the process stopped while the job was running' END)
