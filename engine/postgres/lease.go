@@ -151,7 +151,7 @@ func (q *Queue) leaseOnce(ctx context.Context, max int, quota map[string]engine.
 		}
 		claims, buckets, dbNow = append(claims, more...), bk, now
 	} else {
-		b.Queue(q.sql(reclaimSQL), q.opts.CrashLimit, millis(q.opts.HeartbeatWindow), q.class, shard())
+		b.Queue(q.sql(reclaimSQL), q.reclaimArgs()...)
 	}
 	names, ns, leaseMS := make([]string, 0, len(claims)), make([]int32, 0, len(claims)), make([]int64, 0, len(claims))
 	for _, c := range claims {
@@ -250,7 +250,7 @@ func (q *Queue) readClaims(br pgx.BatchResults, reclaimed bool) ([]engine.Lease,
 func (q *Queue) lockBounded(ctx context.Context, conn *pgx.Conn, max int, quota map[string]engine.Quota, names []string) ([]claim, []bucket, time.Time, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(q.sql(reclaimSQL), q.opts.CrashLimit, millis(q.opts.HeartbeatWindow), q.class, shard())
+	b.Queue(q.sql(reclaimSQL), q.reclaimArgs()...)
 	b.Queue(q.sql(`INSERT INTO sb_.listeners (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`), names)
 	b.Queue(q.sql(`SELECT name, paused_at IS NOT NULL, coalesce(tokens, -1), coalesce(tokens_at, now()),
 		coalesce(rate_n, 0), coalesce(rate_per_ms, 0), now()

@@ -10,20 +10,29 @@ import (
 )
 
 // aliveSQL selects the keys of the live processes: a heartbeat within
-// the window and, where the process holds a liveness lock, that lock
-// still held by its session. A process killed outright loses its
-// session, and with it the lock, at once; one cut off from the database
-// misses heartbeats. Right after the server itself restarted every
-// session is new, so only heartbeats count for a window's length.
-// Parameters: $1 window (ms), $2 lock class.
+// the window, and, for a process that holds a liveness lock, either that
+// lock still held by its session or a heartbeat within the grace (two
+// heartbeat intervals). A process killed outright loses its session, and
+// with it the lock, at once, so it is known dead a grace after its last
+// heartbeat rather than a window; one that lost only its session goes on
+// beating and stays alive; one cut off from the database is dead once
+// the window passes. Right after the server itself restarted every
+// session is new, so for a window's length only heartbeats count.
+// Parameters: $1 window (ms), $2 lock class, $3 grace (ms).
 const aliveSQL = `SELECT p.key FROM sb_.processes p
 	WHERE p.seen > now() - $1 * interval '1 millisecond'
 	AND (NOT p.locked
+		OR p.seen > now() - $3 * interval '1 millisecond'
 		OR pg_postmaster_start_time() > now() - $1 * interval '1 millisecond'
 		OR EXISTS (SELECT 1 FROM pg_locks l
 			WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND l.classid = $2::int::oid AND l.objid = p.key::oid))`
+
+// aliveArgs are aliveSQL's parameters.
+func (q *Queue) aliveArgs() []any {
+	return []any{millis(q.opts.HeartbeatWindow), q.class, millis(2 * q.opts.HeartbeatInterval)}
+}
 
 // register takes a process key, opens the LISTEN session (which holds
 // the liveness lock) and records the process.
@@ -84,14 +93,14 @@ func (q *Queue) heartbeatLoop(ctx context.Context) {
 }
 
 // Processes lists the live processes (see aliveSQL): a process killed
-// outright disappears at once, one cut off from the database after
-// HeartbeatWindow.
+// outright disappears two heartbeat intervals after its last heartbeat,
+// one cut off from the database after HeartbeatWindow.
 func (q *Queue) Processes(ctx context.Context) ([]engine.Process, error) {
 	var out []engine.Process
 	err := q.do(ctx, "list processes", true, func(ctx context.Context) error {
 		out = out[:0]
 		rows, err := q.pool.Query(ctx, q.sql(`SELECT id, host, pid, started, seen FROM sb_.processes
-			WHERE key IN (`+aliveSQL+`) ORDER BY started, id`), millis(q.opts.HeartbeatWindow), q.class)
+			WHERE key IN (`+aliveSQL+`) ORDER BY started, id`), q.aliveArgs()...)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,7 @@ import (
 // lease) when the process lives. It fails a job whose tries are spent or
 // whose crashes reach the limit ($1). It returns how many jobs went back
 // to pending and how many failed. $2 heartbeat window (ms), $3 lock
-// class, $4 counts shard. Locked rows are skipped: a Finish racing the
+// class, $4 counts shard, $5 liveness grace (ms). Locked rows are skipped: a Finish racing the
 // reclaim wins, and the next pass sees what is left.
 var reclaimSQL = `
 WITH alive AS (` + aliveSQLArgs + `),
@@ -32,7 +32,7 @@ var sweepSQL = strings.Replace(reclaimSQL, `WHERE j.state = 1 AND j.lease_until 
 	`WHERE j.state = 1 AND (j.lease_until < now() OR j.owner IS NULL OR j.owner NOT IN (SELECT key FROM alive))`, 1)
 
 // aliveSQLArgs is aliveSQL with reclaimSQL's parameter numbers.
-var aliveSQLArgs = strings.NewReplacer("$1", "$2", "$2", "$3").Replace(aliveSQL)
+var aliveSQLArgs = strings.NewReplacer("$1", "$2", "$2", "$3", "$3", "$5").Replace(aliveSQL)
 
 const reclaimTail = `
 fails AS (
@@ -90,7 +90,7 @@ func (q *Queue) reclaim(ctx context.Context, sweep bool) (int, error) {
 	var n int
 	err := q.do(ctx, "take back expired leases", true, func(ctx context.Context) error {
 		var pending, failed int64
-		err := q.pool.QueryRow(ctx, q.sql(text), q.opts.CrashLimit, millis(q.opts.HeartbeatWindow), q.class, shard()).Scan(&pending, &failed)
+		err := q.pool.QueryRow(ctx, q.sql(text), q.reclaimArgs()...).Scan(&pending, &failed)
 		if err != nil {
 			return err
 		}
@@ -102,4 +102,9 @@ func (q *Queue) reclaim(ctx context.Context, sweep bool) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// reclaimArgs are reclaimSQL's parameters.
+func (q *Queue) reclaimArgs() []any {
+	return []any{q.opts.CrashLimit, millis(q.opts.HeartbeatWindow), q.class, shard(), millis(2 * q.opts.HeartbeatInterval)}
 }
