@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -34,11 +35,15 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	if err := q.checkOpen(); err != nil {
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
-	o := &enqOp{op: newOp(ctx), ev: copyEvent(ev), jobs: cloneJobs(jobs)}
+	news, err := cloneJobs(jobs)
+	if err != nil {
+		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
+	}
+	o := &enqOp{op: newOp(ctx), ev: copyEvent(ev), jobs: news}
 	if q.opts.DedupeWindow > 0 && ev.DeliveryID != "" {
 		o.dkey = o.ev.DeliveryID
 	}
-	err := q.enq.submit(ctx, o)
+	err = q.enq.submit(ctx, o)
 	if o.dup && err == nil {
 		return o.id, fmt.Errorf("enqueue %s event: %w", ev.Name, engine.ErrDuplicate)
 	}
@@ -69,13 +74,16 @@ func copyEvent(ev *engine.Event) engine.Event {
 	return c
 }
 
-func cloneJobs(jobs []engine.NewJob) []engine.NewJob {
+func cloneJobs(jobs []engine.NewJob) ([]engine.NewJob, error) {
 	out := make([]engine.NewJob, len(jobs))
 	for i, j := range jobs {
+		if j.MaxTries > math.MaxInt32 {
+			return nil, fmt.Errorf("job for %s: max tries %d is out of range", j.Listener, j.MaxTries)
+		}
 		out[i] = engine.NewJob{Listener: cleanText(j.Listener), MaxTries: max(j.MaxTries, 1),
 			RunAt: utc(j.RunAt), OrderKey: cleanText(j.OrderKey)}
 	}
-	return out
+	return out, nil
 }
 
 // enqueueSQL writes a batch: dedupe records first (in key order, so two
@@ -93,8 +101,8 @@ ev_id AS MATERIALIZED (
 dd AS (
 	INSERT INTO sb_.dedupe AS d (source, delivery_id, event_id, seen_at)
 	SELECT e.source, e.dkey, x.id, now() FROM ev_in e JOIN ev_id x USING (i)
-	WHERE e.dkey <> '' ORDER BY e.source, e.dkey
-	ON CONFLICT (source, delivery_id) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
+	WHERE e.dkey <> '' ORDER BY e.source, md5(e.dkey)
+	ON CONFLICT (source, md5(delivery_id)) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
 		WHERE d.seen_at < now() - $10 * interval '1 millisecond'
 	RETURNING d.event_id
 ),
@@ -195,6 +203,7 @@ func (q *Queue) enqueueBatch(ops []*enqOp) error {
 	written := map[int32]int64{}
 	err := q.do(ctx, "store events", false, func(ctx context.Context) error {
 		clear(written)
+		q.enqueueStatements.Add(1)
 		rows, err := q.pool.Query(ctx, q.sql(enqueueSQL), args...)
 		if err != nil {
 			return err
@@ -287,7 +296,7 @@ func (q *Queue) resolveDups(ctx context.Context, dups []*enqOp) error {
 	found := map[[2]string]int64{}
 	err := q.do(ctx, "look up duplicate deliveries", true, func(ctx context.Context) error {
 		rows, err := q.pool.Query(ctx, q.sql(`SELECT d.source, d.delivery_id, d.event_id FROM sb_.dedupe d
-			JOIN unnest($1::text[], $2::text[]) AS u(s, k) ON d.source = u.s AND d.delivery_id = u.k`), srcs, keys)
+			JOIN unnest($1::text[], $2::text[]) AS u(s, k) ON d.source = u.s AND md5(d.delivery_id) = md5(u.k) AND d.delivery_id = u.k`), srcs, keys)
 		if err != nil {
 			return err
 		}

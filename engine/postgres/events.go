@@ -94,7 +94,10 @@ func (q *Queue) AddJobs(ctx context.Context, eventID string, jobs []engine.NewJo
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", what, engine.ErrNotFound)
 	}
-	news := cloneJobs(jobs)
+	news, err := cloneJobs(jobs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	lis, tries, keys := make([]string, len(news)), make([]int32, len(news)), make([]string, len(news))
 	runs := make([]pgtype.Timestamptz, len(news))
 	var due dueTracker
@@ -104,7 +107,7 @@ func (q *Queue) AddJobs(ctx context.Context, eventID string, jobs []engine.NewJo
 		due.add(j.RunAt)
 	}
 	var ids []string
-	err := q.do(ctx, what, false, func(ctx context.Context) error {
+	err = q.do(ctx, what, false, func(ctx context.Context) error {
 		ids = ids[:0]
 		return pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
 			var one int

@@ -29,8 +29,8 @@ cand AS (
 		SELECT j.id, j.run_at FROM sb_.jobs j
 		WHERE j.state = 0 AND j.listener = w.listener AND j.run_at <= now()
 		AND (j.order_key IS NULL OR NOT EXISTS (
-			SELECT 1 FROM sb_.jobs o WHERE o.listener = j.listener AND o.order_key = j.order_key
-			AND o.state IN (0, 1) AND o.order_key IS NOT NULL AND o.id < j.id))
+			SELECT 1 FROM sb_.jobs o WHERE o.listener = j.listener AND md5(o.order_key) = md5(j.order_key)
+			AND o.order_key = j.order_key AND o.state IN (0, 1) AND o.order_key IS NOT NULL AND o.id < j.id))
 		ORDER BY j.run_at, j.id LIMIT w.n
 		FOR UPDATE SKIP LOCKED
 	) c

@@ -54,6 +54,7 @@ type Queue struct {
 	limited  map[string]bool // listeners last leased with a concurrency bound
 
 	enqueued, finished, failedTotal atomic.Uint64
+	enqueueStatements               atomic.Uint64 // batches written (tests, bench)
 
 	bgCancel  context.CancelFunc
 	bg        sync.WaitGroup

@@ -62,7 +62,7 @@ CREATE INDEX jobs_lease ON sb_.jobs (lease_until) WHERE state = 1;
 CREATE INDEX jobs_event ON sb_.jobs (event_id);
 CREATE INDEX jobs_failed ON sb_.jobs (id) WHERE state = 3;
 CREATE INDEX jobs_done ON sb_.jobs (updated_at) WHERE state = 2;
-CREATE INDEX jobs_order ON sb_.jobs (listener, order_key, id) WHERE order_key IS NOT NULL AND state IN (0, 1);
+CREATE INDEX jobs_order ON sb_.jobs (listener, md5(order_key), id) WHERE order_key IS NOT NULL AND state IN (0, 1);
 CREATE TABLE sb_.counts (
 	listener text NOT NULL,
 	state    smallint NOT NULL,
@@ -74,9 +74,9 @@ CREATE TABLE sb_.dedupe (
 	source      text NOT NULL,
 	delivery_id text NOT NULL,
 	event_id    bigint NOT NULL,
-	seen_at     timestamptz NOT NULL,
-	PRIMARY KEY (source, delivery_id)
+	seen_at     timestamptz NOT NULL
 );
+CREATE UNIQUE INDEX dedupe_key ON sb_.dedupe (source, md5(delivery_id));
 CREATE INDEX dedupe_seen ON sb_.dedupe (seen_at);
 CREATE TABLE sb_.listeners (
 	name        text PRIMARY KEY,

@@ -32,6 +32,8 @@ type session struct {
 	mu   sync.Mutex
 	conn *pgx.Conn
 	dead atomic.Bool // closed, or LISTEN does not reach us: poll, never reconnect
+	// hold keeps a lost session from reconnecting while set (tests).
+	hold atomic.Bool
 }
 
 // probeWait is how long Open waits for its own NOTIFY to come back
@@ -119,6 +121,10 @@ func (s *session) loop(ctx context.Context) {
 		conn := s.conn
 		s.mu.Unlock()
 		if conn == nil {
+			if s.hold.Load() {
+				sleep(ctx, 10*time.Millisecond)
+				continue
+			}
 			if err := s.open(ctx, false); err != nil {
 				if ctx.Err() == nil {
 					q.log.Debug("reconnect the listen session", "err", err, "retry_in", backoff)
