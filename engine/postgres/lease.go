@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -17,8 +18,9 @@ import (
 // due pending jobs (skipping rows other transactions hold, and jobs whose
 // ordering key has an older job pending or running), at most $4 in all,
 // oldest RunAt first; makes them running under this process ($5) for
-// $3 ms; charges the claims to the token buckets in $7..$10; and returns
-// each job with its event.
+// $3 ms; charges the claims to the token buckets in $7..$10, stamped
+// $11 (when the buckets were read, under their locks); and returns each
+// job with its event.
 var claimSQL = `
 WITH want AS (
 	SELECT w.listener, w.n, w.lease_ms FROM unnest($1::text[], $2::int[], $3::bigint[]) AS w(listener, n, lease_ms)
@@ -51,7 +53,7 @@ cnt AS (` + countsInsert + `
 ),
 tok AS (
 	UPDATE sb_.listeners l SET tokens = t.tokens - (SELECT count(*) FROM upd WHERE upd.listener = t.name),
-		tokens_at = now(), rate_n = t.n, rate_per_ms = t.per
+		tokens_at = $11, rate_n = t.n, rate_per_ms = t.per
 	FROM unnest($7::text[], $8::float8[], $9::int[], $10::bigint[]) AS t(name, tokens, n, per)
 	WHERE l.name = t.name
 )
@@ -163,7 +165,7 @@ func (q *Queue) leaseOnce(ctx context.Context, max int, quota map[string]engine.
 	for i, bk := range buckets {
 		tn[i], tt[i], tr[i], tp[i] = bk.name, bk.tokens, int32(bk.rate.N), millis(bk.rate.Per)
 	}
-	b.Queue(q.sql(claimSQL), names, ns, leaseMS, max, q.key, shard(), tn, tt, tr, tp)
+	b.Queue(q.sql(claimSQL), names, ns, leaseMS, max, q.key, shard(), tn, tt, tr, tp, pgtype.Timestamptz{Time: dbNow, Valid: tx})
 	b.Queue(q.sql(nextDueSQL), append(slices.Clone(plain), bounded...))
 	if tx {
 		b.Queue("COMMIT")
@@ -253,9 +255,13 @@ func (q *Queue) lockBounded(ctx context.Context, conn *pgx.Conn, max int, quota 
 	b.Queue(q.sql(reclaimSQL), q.reclaimArgs()...)
 	b.Queue(q.sql(`INSERT INTO sb_.listeners (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`), names)
 	b.Queue(q.sql(`SELECT name, paused_at IS NOT NULL, coalesce(tokens, -1), coalesce(tokens_at, now()),
-		coalesce(rate_n, 0), coalesce(rate_per_ms, 0), now()
+		coalesce(rate_n, 0), coalesce(rate_per_ms, 0)
 		FROM sb_.listeners WHERE name = ANY($1) ORDER BY name FOR UPDATE`), names)
 	b.Queue(q.sql(`SELECT listener, count(*) FROM sb_.jobs WHERE state = 1 AND listener = ANY($1) GROUP BY listener`), names)
+	// The buckets refill up to this moment, read after the locks are
+	// held: a transaction that waited for them must not be credited
+	// with the wait (now() is when it began).
+	b.Queue(`SELECT clock_timestamp()`)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	type lrow struct {
@@ -282,7 +288,7 @@ func (q *Queue) lockBounded(ctx context.Context, conn *pgx.Conn, max int, quota 
 	}
 	var name string
 	var r lrow
-	_, err = pgx.ForEachRow(rows, []any{&name, &r.paused, &r.tokens, &r.at, &r.rateN, &r.ratePer, &now}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&name, &r.paused, &r.tokens, &r.at, &r.rateN, &r.ratePer}, func() error {
 		rowsOf[name] = r
 		return nil
 	})
@@ -296,6 +302,9 @@ func (q *Queue) lockBounded(ctx context.Context, conn *pgx.Conn, max int, quota 
 	}
 	var n int64
 	if _, err = pgx.ForEachRow(rows, []any{&name, &n}, func() error { running[name] = int(n); return nil }); err != nil {
+		return nil, nil, now, err
+	}
+	if err := br.QueryRow().Scan(&now); err != nil {
 		return nil, nil, now, err
 	}
 	var claims []claim
