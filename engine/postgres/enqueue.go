@@ -39,6 +39,10 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	if err != nil {
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
+	// The whole wait is bounded, queueing behind a stuck batch included:
+	// a sender gets its 503 within Timeout whatever the database does.
+	ctx, cancel := context.WithTimeout(ctx, q.opts.Timeout)
+	defer cancel()
 	o := &enqOp{op: newOp(ctx), ev: copyEvent(ev), jobs: news}
 	if q.opts.DedupeWindow > 0 && ev.DeliveryID != "" {
 		o.dkey = o.ev.DeliveryID
