@@ -27,7 +27,7 @@ type Options struct {
 	// long (0 = forever). Failed jobs stay until forgotten.
 	Retention time.Duration
 	// HistoryRetention: per-minute samples and audit entries are kept
-	// this long (0 = forever).
+	// this long; 0 means 7 days, as in the embedded store.
 	HistoryRetention time.Duration
 	// MaxDepth refuses Enqueue (ErrUnavailable) while pending and running
 	// jobs number at least this many; 0 = unbounded.
@@ -69,6 +69,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CrashLimit <= 0 {
 		o.CrashLimit = 3
+	}
+	if o.HistoryRetention == 0 {
+		o.HistoryRetention = 7 * 24 * time.Hour
 	}
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 2 * time.Second
