@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -143,7 +145,7 @@ const scanChunk = 500
 // ListEvents returns one page of the events eq selects. Without a filter
 // it reads the page by id. With one it examines at most eq.Scan events
 // (default 10 000) in id windows: source and delivery id are compared by
-// the database, the payload field here (engine.PayloadFieldIs).
+// the database, the payload field here (fieldIs).
 func (q *Queue) ListEvents(ctx context.Context, eq engine.EventQuery) (engine.EventPage, error) {
 	limit := clampLimit(eq.Limit)
 	after, ok := cursor(eventPrefix, eq.After)
@@ -173,7 +175,7 @@ func (q *Queue) ListEvents(ctx context.Context, eq engine.EventQuery) (engine.Ev
 			}
 			examined += n
 			for _, ev := range evs {
-				if eq.Field != "" && !engine.PayloadFieldIs(ev.Payload, eq.Field, eq.Value) {
+				if eq.Field != "" && !fieldIs(ev.Payload, eq.Field, eq.Value) {
 					continue
 				}
 				if len(page.Events) == limit {
@@ -234,6 +236,28 @@ func (q *Queue) eventWindow(ctx context.Context, eq engine.EventQuery, cur int64
 		out = append(out, ev)
 	}
 	return out, last, n, rows.Err()
+}
+
+// fieldIs reports whether the payload's value at path is a scalar whose
+// text is value (engine.ScalarText: strings as they are, numbers and
+// booleans as their JSON text), as EventQuery says; objects, arrays and
+// null match nothing.
+func fieldIs(payload []byte, path, value string) bool {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return false
+	}
+	got, ok := engine.Lookup(v, path)
+	if !ok || got == nil {
+		return false
+	}
+	switch got.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return engine.ScalarText(got) == value
 }
 
 // Limits of one listing.
