@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,7 +43,7 @@ func (q *Queue) Start(ctx context.Context, jobID string, attempt int) error {
 		return fmt.Errorf("%s: %w", what, engine.ErrNotFound)
 	}
 	o := &ackOp{op: newOp(ctx), start: true, id: id, attempt: int32(attempt)}
-	if err := q.ack.submit(ctx, o); err != nil {
+	if err := q.ack(id).submit(ctx, o); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
@@ -63,7 +65,7 @@ func (q *Queue) Finish(ctx context.Context, res engine.Result) error {
 	if err := o.plan(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := q.ack.submit(ctx, o); err != nil {
+	if err := q.ack(id).submit(ctx, o); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
@@ -111,7 +113,7 @@ func (o *ackOp) plan() error {
 
 const startSQL = `UPDATE sb_.jobs j SET started = true
 	FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)
-	WHERE j.id = u.id AND j.state = 1 AND j.attempt = u.attempt RETURNING j.id`
+	WHERE j.id = u.id AND j.id = ANY($1) AND j.state = 1 AND j.attempt = u.attempt RETURNING j.id`
 
 // finishSQL applies a batch of outcomes to the jobs still running under
 // the attempt each names, and returns those it applied.
@@ -128,7 +130,7 @@ upd AS (
 		attempts = CASE WHEN u.att = '' THEN j.attempts
 			ELSE sb_.keep_last(coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(u.att::jsonb), $9) END,
 		lease_until = NULL, owner = NULL, started = false, updated_at = now()
-	FROM u WHERE j.id = u.id AND j.state = 1 AND j.attempt = u.attempt
+	FROM u WHERE j.id = u.id AND j.id = ANY($1) AND j.state = 1 AND j.attempt = u.attempt
 	RETURNING j.id, j.listener, j.state, j.run_at, j.order_key IS NOT NULL AS ordered
 ),
 cnt AS (` + countsInsert + `
@@ -174,17 +176,32 @@ func (q *Queue) runAcks(ops []*ackOp) {
 }
 
 // ackBatch writes ops (each job at most once per kind) in one implicit
-// transaction and sets each op's fencing error.
+// transaction and sets each op's fencing error. A Start whose Finish (of
+// the same attempt) is in the batch is not written: the Finish ends the
+// attempt in the same commit, and the Start succeeds if it does.
 func (q *Queue) ackBatch(ops []*ackOp) error {
 	var starts, fins []*ackOp
+	finishing := map[[2]int64]bool{}
 	for _, o := range ops {
-		o.err = nil
-		if o.start {
-			starts = append(starts, o)
-		} else {
-			fins = append(fins, o)
+		if !o.start {
+			finishing[[2]int64{o.id, int64(o.attempt)}] = true
 		}
 	}
+	var folded []*ackOp
+	for _, o := range ops {
+		o.err = nil
+		switch {
+		case !o.start:
+			fins = append(fins, o)
+		case finishing[[2]int64{o.id, int64(o.attempt)}]:
+			folded = append(folded, o)
+		default:
+			starts = append(starts, o)
+		}
+	}
+	// One lock order for every statement: by job id.
+	slices.SortFunc(starts, func(a, b *ackOp) int { return cmp.Compare(a.id, b.id) })
+	slices.SortFunc(fins, func(a, b *ackOp) int { return cmp.Compare(a.id, b.id) })
 	applied := map[*ackOp]bool{}
 	var rows []finRow
 	err := q.do(context.Background(), "record job attempts", true, func(ctx context.Context) error {
@@ -227,6 +244,9 @@ func (q *Queue) ackBatch(ops []*ackOp) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range folded {
+		applied[o] = applied[finOf(fins, o)]
+	}
 	q.afterFinish(fins, rows)
 	var lost []*ackOp
 	for _, o := range ops {
@@ -236,6 +256,15 @@ func (q *Queue) ackBatch(ops []*ackOp) error {
 	}
 	if len(lost) > 0 {
 		return q.explainLost(lost)
+	}
+	return nil
+}
+
+// finOf returns the Finish in fins of start's job and attempt.
+func finOf(fins []*ackOp, start *ackOp) *ackOp {
+	i, ok := slices.BinarySearchFunc(fins, start.id, func(f *ackOp, id int64) int { return cmp.Compare(f.id, id) })
+	if ok && fins[i].attempt == start.attempt {
+		return fins[i]
 	}
 	return nil
 }

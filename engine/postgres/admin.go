@@ -108,7 +108,7 @@ WITH c AS (
 const retrySQL = failedSQL + `
 upd AS (
 	UPDATE sb_.jobs j SET state = 0, attempt = 0, crashes = 0, run_at = now(), updated_at = now()
-	FROM c WHERE j.id = c.id RETURNING j.listener
+	FROM c WHERE j.id = c.id AND j.id = ANY(ARRAY(SELECT id FROM c)) RETURNING j.listener
 ),
 cnt AS (` + countsInsert + `
 	SELECT listener, state, $4::smallint, sum(d) FROM (
@@ -119,7 +119,7 @@ cnt AS (` + countsInsert + `
 SELECT count(*) FROM upd`
 
 const forgetSQL = failedSQL + `
-del AS (DELETE FROM sb_.jobs j USING c WHERE j.id = c.id RETURNING j.listener),
+del AS (DELETE FROM sb_.jobs j WHERE j.id = ANY(ARRAY(SELECT id FROM c)) RETURNING j.listener),
 cnt AS (` + countsInsert + `
 	SELECT listener, 3::smallint, $4::smallint, -count(*) FROM del GROUP BY listener ORDER BY 1` + countsConflict + `
 )

@@ -299,8 +299,9 @@ func (q *Queue) resolveDups(ctx context.Context, dups []*enqOp) error {
 	}
 	found := map[[2]string]int64{}
 	err := q.do(ctx, "look up duplicate deliveries", true, func(ctx context.Context) error {
-		rows, err := q.pool.Query(ctx, q.sql(`SELECT d.source, d.delivery_id, d.event_id FROM sb_.dedupe d
-			JOIN unnest($1::text[], $2::text[]) AS u(s, k) ON d.source = u.s AND md5(d.delivery_id) = md5(u.k) AND d.delivery_id = u.k`), srcs, keys)
+		rows, err := q.pool.Query(ctx, q.sql(`SELECT u.s, u.k, x.event_id FROM unnest($1::text[], $2::text[]) AS u(s, k)
+			CROSS JOIN LATERAL (SELECT d.event_id FROM sb_.dedupe d
+				WHERE d.source = u.s AND md5(d.delivery_id) = md5(u.k) AND d.delivery_id = u.k) x`), srcs, keys)
 		if err != nil {
 			return err
 		}

@@ -42,7 +42,7 @@ upd AS (
 	UPDATE sb_.jobs j SET state = 1, attempt = j.attempt + 1,
 		lease_until = now() + cand.lease_ms * interval '1 millisecond',
 		owner = $5, started = false, updated_at = now()
-	FROM cand WHERE j.id = cand.id
+	FROM cand WHERE j.id = cand.id AND j.id = ANY(ARRAY(SELECT id FROM cand))
 	RETURNING ` + jobCols + `
 ),
 cnt AS (` + countsInsert + `

@@ -25,29 +25,29 @@ var pruneSteps = []pruneStep{
 	{"done jobs", func(o Options) time.Duration { return o.Retention }, `
 WITH c AS (SELECT id FROM sb_.jobs WHERE state = 2 AND updated_at < now() - $1 * interval '1 millisecond'
 	ORDER BY updated_at LIMIT 1000 FOR UPDATE SKIP LOCKED),
-del AS (DELETE FROM sb_.jobs j USING c WHERE j.id = c.id RETURNING j.listener),
+del AS (DELETE FROM sb_.jobs j WHERE j.id = ANY(ARRAY(SELECT id FROM c)) RETURNING j.listener),
 cnt AS (` + countsInsert + `
 	SELECT listener, 2::smallint, $2::smallint, -count(*) FROM del GROUP BY listener ORDER BY 1` + countsConflict + `)
 SELECT count(*) FROM del`},
 	{"dedupe records", func(o Options) time.Duration { return o.DedupeWindow }, `
-WITH c AS (SELECT source, delivery_id FROM sb_.dedupe WHERE seen_at < now() - $1 * interval '1 millisecond'
+WITH c AS (SELECT ctid FROM sb_.dedupe WHERE seen_at < now() - $1 * interval '1 millisecond'
 	ORDER BY seen_at LIMIT 1000 FOR UPDATE SKIP LOCKED),
-del AS (DELETE FROM sb_.dedupe d USING c WHERE d.source = c.source AND d.delivery_id = c.delivery_id RETURNING 1)
+del AS (DELETE FROM sb_.dedupe d WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM c)) RETURNING 1)
 SELECT count(*) FROM del WHERE $2::smallint IS NOT NULL`},
 	{"expired kv entries", func(Options) time.Duration { return time.Nanosecond }, `
-WITH c AS (SELECT ns, key FROM sb_.kv WHERE expires_at < now() AND $1::bigint IS NOT NULL
+WITH c AS (SELECT ctid FROM sb_.kv WHERE expires_at < now() AND $1::bigint IS NOT NULL
 	ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED),
-del AS (DELETE FROM sb_.kv k USING c WHERE k.ns = c.ns AND k.key = c.key RETURNING 1)
+del AS (DELETE FROM sb_.kv k WHERE k.ctid = ANY(ARRAY(SELECT ctid FROM c)) RETURNING 1)
 SELECT count(*) FROM del WHERE $2::smallint IS NOT NULL`},
 	{"history samples", func(o Options) time.Duration { return o.HistoryRetention }, `
-WITH c AS (SELECT minute, series FROM sb_.samples WHERE minute < now() - $1 * interval '1 millisecond'
+WITH c AS (SELECT ctid FROM sb_.samples WHERE minute < now() - $1 * interval '1 millisecond'
 	ORDER BY minute LIMIT 1000 FOR UPDATE SKIP LOCKED),
-del AS (DELETE FROM sb_.samples s USING c WHERE s.minute = c.minute AND s.series = c.series RETURNING 1)
+del AS (DELETE FROM sb_.samples s WHERE s.ctid = ANY(ARRAY(SELECT ctid FROM c)) RETURNING 1)
 SELECT count(*) FROM del WHERE $2::smallint IS NOT NULL`},
 	{"audit entries", func(o Options) time.Duration { return o.HistoryRetention }, `
 WITH c AS (SELECT id FROM sb_.audit WHERE at < now() - $1 * interval '1 millisecond'
 	ORDER BY at LIMIT 1000 FOR UPDATE SKIP LOCKED),
-del AS (DELETE FROM sb_.audit a USING c WHERE a.id = c.id RETURNING 1)
+del AS (DELETE FROM sb_.audit a WHERE a.id = ANY(ARRAY(SELECT id FROM c)) RETURNING 1)
 SELECT count(*) FROM del WHERE $2::smallint IS NOT NULL`},
 	{"old process records", func(o Options) time.Duration { return max(time.Hour, 10*o.HeartbeatWindow) }, `
 WITH del AS (DELETE FROM sb_.processes WHERE seen < now() - $1 * interval '1 millisecond' RETURNING 1)

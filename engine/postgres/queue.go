@@ -20,6 +20,14 @@ import (
 
 var _ engine.Queue = (*Queue)(nil)
 
+// enqueueCommitters is how many enqueue batches one process has in
+// flight: while one commits, the next collects and is written (they
+// touch different rows, and dedupe records in one order). Starts and
+// finishes go to ackPartitions committers by job id, so that a job's
+// Start and Finish always share one: two committers taking the same
+// job's row (one its Start, the other its Finish) could deadlock.
+var enqueueCommitters, ackPartitions = 2, 2
+
 // defaultMaxConns is the pool size when the DSN sets no pool_max_conns:
 // enough for the committers, the dispatcher and the admin console.
 const defaultMaxConns = 10
@@ -38,8 +46,8 @@ type Queue struct {
 	sqlMu sync.RWMutex
 	sqls  map[string]string
 
-	enq *batcher[*enqOp]
-	ack *batcher[*ackOp]
+	enq  *batcher[*enqOp]
+	acks []*batcher[*ackOp] // by job id modulo len(acks)
 
 	ready     chan struct{}
 	nextDue   atomic.Int64 // unix nanos of the earliest known future RunAt; 0 = none
@@ -114,8 +122,10 @@ func (q *Queue) start(ctx context.Context) error {
 	}
 	bg, stop := context.WithCancel(context.Background())
 	q.bgCancel = stop
-	q.enq = newBatcher(2, 256, q.runEnqueue)
-	q.ack = newBatcher(2, 512, q.runAcks)
+	q.enq = newBatcher(enqueueCommitters, 256, q.runEnqueue)
+	for range ackPartitions {
+		q.acks = append(q.acks, newBatcher(1, 2048, q.runAcks))
+	}
 	q.goBG(func() { q.session.loop(bg) })
 	q.goBG(func() { q.pollLoop(bg) })
 	q.goBG(func() { q.notifyLoop(bg) })
@@ -170,10 +180,7 @@ func shard() int16 { return int16(rand.IntN(16)) }
 func (q *Queue) Close(ctx context.Context) error {
 	q.closeOnce.Do(func() {
 		q.closed.Store(true)
-		if q.enq != nil {
-			q.enq.close()
-			q.ack.close()
-		}
+		q.closeBatchers()
 		if q.bgCancel != nil {
 			q.bgCancel()
 		}
@@ -204,12 +211,21 @@ func (q *Queue) kill() {
 			q.session.close()
 		}
 		q.pool.Close()
-		if q.enq != nil {
-			q.enq.close()
-			q.ack.close()
-		}
+		q.closeBatchers()
 	})
 }
+
+func (q *Queue) closeBatchers() {
+	if q.enq != nil {
+		q.enq.close()
+	}
+	for _, a := range q.acks {
+		a.close()
+	}
+}
+
+// ack is the committer of job id's starts and finishes.
+func (q *Queue) ack(id int64) *batcher[*ackOp] { return q.acks[id%int64(len(q.acks))] }
 
 func (q *Queue) checkOpen() error {
 	if q.closed.Load() {

@@ -21,7 +21,8 @@ import (
 var reclaimSQL = `
 WITH alive AS (` + aliveSQLArgs + `),
 exp AS (
-	SELECT j.id, (j.owner IS NULL OR j.owner NOT IN (SELECT key FROM alive)) AS dead
+	SELECT j.id, (j.owner IS NULL OR j.owner NOT IN (SELECT key FROM alive)) AS dead,
+		j.started AND (j.attempt >= j.max_tries OR ((j.owner IS NULL OR j.owner NOT IN (SELECT key FROM alive)) AND j.crashes + 1 >= $1)) AS fail
 	FROM sb_.jobs j WHERE j.state = 1 AND j.lease_until < now()
 	ORDER BY j.lease_until LIMIT 1000 FOR UPDATE OF j SKIP LOCKED
 ),` + reclaimTail
@@ -35,10 +36,6 @@ var sweepSQL = strings.Replace(reclaimSQL, `WHERE j.state = 1 AND j.lease_until 
 var aliveSQLArgs = strings.NewReplacer("$1", "$2", "$2", "$3", "$3", "$5").Replace(aliveSQL)
 
 const reclaimTail = `
-fails AS (
-	SELECT exp.id, exp.dead, j.started AND (j.attempt >= j.max_tries OR (exp.dead AND j.crashes + 1 >= $1)) AS fail
-	FROM exp JOIN sb_.jobs j ON j.id = exp.id
-),
 upd AS (
 	UPDATE sb_.jobs j SET
 		state = CASE WHEN f.fail THEN 3 ELSE 0 END,
@@ -55,7 +52,7 @@ upd AS (
 					to_char(j.lease_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
 		END,
 		lease_until = NULL, owner = NULL, started = false, updated_at = now()
-	FROM fails f WHERE j.id = f.id
+	FROM exp f WHERE j.id = f.id AND j.id = ANY(ARRAY(SELECT id FROM exp))
 	RETURNING j.listener, j.state
 ),
 cnt AS (` + countsInsert + `
