@@ -229,4 +229,3 @@ func tail(s string, n int) string {
 	}
 	return strings.TrimSpace(s)
 }
-
