@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +21,8 @@ type enqOp struct {
 	op
 	ev   engine.Event // copied: the caller's is not retained
 	jobs []engine.NewJob
-	dkey string // delivery id for dedupe; "" when not deduped
-	id   string // result
+	dkey pgtype.UUID // dedupeKey of the delivery; not Valid when not deduped
+	id   string      // result
 	dup  bool
 }
 
@@ -45,7 +46,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	defer cancel()
 	o := &enqOp{op: newOp(ctx), ev: copyEvent(ev), jobs: news}
 	if q.opts.DedupeWindow > 0 && ev.DeliveryID != "" {
-		o.dkey = o.ev.DeliveryID
+		o.dkey = dedupeKey(o.ev.Source, o.ev.DeliveryID)
 	}
 	err = q.enq.submit(ctx, o)
 	if o.dup && err == nil {
@@ -59,6 +60,20 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	}
 	ev.ID = o.id
 	return o.id, nil
+}
+
+// dedupeKey is what the dedupe table stores of a delivery: 16 bytes of
+// md5(source, NUL, delivery id), whatever the id's length. A record is a
+// few dozen bytes of WAL, not the id twice over (row and index).
+func dedupeKey(source, delivery string) pgtype.UUID {
+	h := md5.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(delivery))
+	var k pgtype.UUID
+	copy(k.Bytes[:], h.Sum(nil))
+	k.Valid = true
+	return k
 }
 
 func copyEvent(ev *engine.Event) engine.Event {
@@ -96,17 +111,17 @@ func cloneJobs(jobs []engine.NewJob) ([]engine.NewJob, error) {
 // the batch index and id of every event written.
 const enqueueSQL = `
 WITH ev_in AS (
-	SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
+	SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::uuid[], $5::timestamptz[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
 		AS t(i, name, source, dkey, received_at, headers, payload, parent, delivery_id)
 ),
 ev_id AS MATERIALIZED (
 	SELECT i, nextval('sb_.events_id_seq') AS id FROM (SELECT i FROM ev_in ORDER BY i) o
 ),
 dd AS (
-	INSERT INTO sb_.dedupe AS d (source, delivery_id, event_id, seen_at)
-	SELECT e.source, e.dkey, x.id, now() FROM ev_in e JOIN ev_id x USING (i)
-	WHERE e.dkey <> '' ORDER BY e.source, md5(e.dkey)
-	ON CONFLICT (source, md5(delivery_id)) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
+	INSERT INTO sb_.dedupe AS d (key, event_id, seen_at)
+	SELECT e.dkey, x.id, now() FROM ev_in e JOIN ev_id x USING (i)
+	WHERE e.dkey IS NOT NULL ORDER BY e.dkey
+	ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
 		WHERE d.seen_at < now() - $10 * interval '1 millisecond'
 	RETURNING d.event_id
 ),
@@ -114,7 +129,7 @@ ev AS (
 	INSERT INTO sb_.events (id, name, source, delivery_id, received_at, headers, payload, parent, created_at)
 	SELECT x.id, e.name, e.source, e.delivery_id, e.received_at, e.headers, e.payload, e.parent, now()
 	FROM ev_in e JOIN ev_id x USING (i)
-	WHERE e.dkey = '' OR x.id IN (SELECT event_id FROM dd)
+	WHERE e.dkey IS NULL OR x.id IN (SELECT event_id FROM dd)
 	RETURNING id
 ),
 jb AS (
@@ -144,17 +159,16 @@ const (
 
 // runEnqueue writes one batch of Enqueue calls.
 func (q *Queue) runEnqueue(ops []*enqOp) {
-	first := map[[2]string]*enqOp{} // in-batch duplicates wait for the first
+	first := map[[16]byte]*enqOp{} // in-batch duplicates wait for the first
 	var write []*enqOp
 	copies := map[*enqOp]*enqOp{}
 	for _, o := range ops {
-		if o.dkey != "" {
-			k := [2]string{o.ev.Source, o.dkey}
-			if f := first[k]; f != nil {
+		if o.dkey.Valid {
+			if f := first[o.dkey.Bytes]; f != nil {
 				copies[o] = f
 				continue
 			}
-			first[k] = o
+			first[o.dkey.Bytes] = o
 		}
 		write = append(write, o)
 	}
@@ -244,7 +258,8 @@ func (q *Queue) enqueueBatch(ops []*enqOp) error {
 // enqueueArgs lays ops out as the arrays enqueueSQL unnests.
 func enqueueArgs(ops []*enqOp, window time.Duration) []any {
 	n := len(ops)
-	idx, names, sources, dkeys, parents, deliveries := make([]int32, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	idx, names, sources, parents, deliveries := make([]int32, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	dkeys := make([]pgtype.UUID, n)
 	received, headers, payloads := make([]time.Time, n), make([][]byte, n), make([][]byte, n)
 	var ji, jtries []int32
 	var jlis, jkeys []string
@@ -293,26 +308,24 @@ func (q *Queue) refuseOverDepth(ctx context.Context, ops []*enqOp) error {
 
 // resolveDups finds the events that the duplicates' delivery ids name.
 func (q *Queue) resolveDups(ctx context.Context, dups []*enqOp) error {
-	srcs, keys := make([]string, len(dups)), make([]string, len(dups))
+	keys := make([]pgtype.UUID, len(dups))
 	for i, o := range dups {
-		srcs[i], keys[i] = o.ev.Source, o.dkey
+		keys[i] = o.dkey
 	}
-	found := map[[2]string]int64{}
+	found := map[[16]byte]int64{}
 	err := q.do(ctx, "look up duplicate deliveries", true, func(ctx context.Context) error {
-		rows, err := q.pool.Query(ctx, q.sql(`SELECT u.s, u.k, x.event_id FROM unnest($1::text[], $2::text[]) AS u(s, k)
-			CROSS JOIN LATERAL (SELECT d.event_id FROM sb_.dedupe d
-				WHERE d.source = u.s AND md5(d.delivery_id) = md5(u.k) AND d.delivery_id = u.k) x`), srcs, keys)
+		rows, err := q.pool.Query(ctx, q.sql(`SELECT key, event_id FROM sb_.dedupe WHERE key = ANY($1)`), keys)
 		if err != nil {
 			return err
 		}
-		var s, k string
+		var k pgtype.UUID
 		var id int64
-		_, err = pgx.ForEachRow(rows, []any{&s, &k, &id}, func() error { found[[2]string{s, k}] = id; return nil })
+		_, err = pgx.ForEachRow(rows, []any{&k, &id}, func() error { found[k.Bytes] = id; return nil })
 		return err
 	})
 	for _, o := range dups {
 		o.dup = true
-		if id, ok := found[[2]string{o.ev.Source, o.dkey}]; ok {
+		if id, ok := found[o.dkey.Bytes]; ok {
 			o.id = formatID(eventPrefix, id)
 		}
 	}

@@ -31,7 +31,7 @@ cnt AS (` + countsInsert + `
 SELECT count(*) FROM del`},
 	{"dedupe records", func(o Options) time.Duration { return o.DedupeWindow }, `
 WITH c AS (SELECT ctid FROM sb_.dedupe WHERE seen_at < now() - $1 * interval '1 millisecond'
-	ORDER BY seen_at LIMIT 1000 FOR UPDATE SKIP LOCKED),
+	LIMIT 1000 FOR UPDATE SKIP LOCKED),
 del AS (DELETE FROM sb_.dedupe d WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM c)) RETURNING 1)
 SELECT count(*) FROM del WHERE $2::smallint IS NOT NULL`},
 	{"expired kv entries", func(Options) time.Duration { return time.Nanosecond }, `

@@ -71,13 +71,11 @@ CREATE TABLE sb_.counts (
 	PRIMARY KEY (listener, state, shard)
 ) WITH (fillfactor = 50);
 CREATE TABLE sb_.dedupe (
-	source      text NOT NULL,
-	delivery_id text NOT NULL,
-	event_id    bigint NOT NULL,
-	seen_at     timestamptz NOT NULL
+	key      uuid PRIMARY KEY,
+	event_id bigint NOT NULL,
+	seen_at  timestamptz NOT NULL
 );
-CREATE UNIQUE INDEX dedupe_key ON sb_.dedupe (source, md5(delivery_id));
-CREATE INDEX dedupe_seen ON sb_.dedupe (seen_at);
+CREATE INDEX dedupe_seen ON sb_.dedupe USING brin (seen_at);
 CREATE TABLE sb_.listeners (
 	name        text PRIMARY KEY,
 	paused_at   timestamptz,
