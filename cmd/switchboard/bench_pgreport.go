@@ -28,6 +28,9 @@ func (b *pgBench) report(w io.Writer, rows []pgRow) {
 			fmt.Fprintf(w, "| switchboard (postgres) | %d | %d | %d | %d | %.0f | %s | %s | %s | %.0f (%d jobs in %s) |\n",
 				r.processes, r.connections, r.Sent, r.OK, r.RPS, loadgen.Round(r.P50), loadgen.Round(r.P99), loadgen.Round(r.Max),
 				r.jobsPerSec, r.jobs, r.e2e.Round(time.Millisecond))
+		case "ingest-only":
+			fmt.Fprintf(w, "| switchboard (postgres), listener paused: storing only | %d | %d | %d | %d | %.0f | %s | %s | %s | – |\n",
+				r.processes, r.connections, r.Sent, r.OK, r.RPS, loadgen.Round(r.P50), loadgen.Round(r.P99), loadgen.Round(r.Max))
 		case "baseline":
 			base[r.connections] = r.RPS
 			fmt.Fprintf(w, "| baseline: pgx, 1 INSERT transaction per request | – | %d | %d | %d | %.0f | %s | %s | %s | – |\n",
@@ -44,9 +47,13 @@ func (b *pgBench) report(w io.Writer, rows []pgRow) {
 	}
 	fmt.Fprintln(w)
 	for _, r := range rows {
-		if r.kind == "switchboard" && base[r.connections] > 0 {
-			fmt.Fprintf(w, "%d process(es), %d connections: switchboard %.0f req/s = %.1f× the baseline (%.0f); errors %d, non-2xx %d\n",
-				r.processes, r.connections, r.RPS, r.RPS/base[r.connections], base[r.connections], r.Errors, r.Sent-r.OK-r.Errors)
+		if (r.kind == "switchboard" || r.kind == "ingest-only") && base[r.connections] > 0 {
+			what := "switchboard"
+			if r.kind == "ingest-only" {
+				what = "switchboard storing only"
+			}
+			fmt.Fprintf(w, "%d process(es), %d connections: %s %.0f req/s = %.1f× the baseline (%.0f); errors %d, non-2xx %d\n",
+				r.processes, r.connections, what, r.RPS, r.RPS/base[r.connections], base[r.connections], r.Errors, r.Sent-r.OK-r.Errors)
 		}
 	}
 }

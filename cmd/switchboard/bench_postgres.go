@@ -68,12 +68,17 @@ func (b *pgBench) run(ctx context.Context) ([]pgRow, error) {
 	var rows []pgRow
 	for _, c := range b.o.connections {
 		for _, p := range b.procs {
-			row, err := b.ingest(ctx, p, c)
+			row, err := b.ingest(ctx, p, c, false)
 			if err != nil {
 				return rows, fmt.Errorf("switchboard, %d processes, %d connections: %w", p, c, err)
 			}
 			rows = append(rows, row)
 		}
+		row, err := b.ingest(ctx, 1, c, true)
+		if err != nil {
+			return rows, fmt.Errorf("switchboard ingest only, %d connections: %w", c, err)
+		}
+		rows = append(rows, row)
 		if b.o.baseline {
 			row, err := b.baselineRow(ctx, c)
 			if err != nil {
@@ -113,11 +118,24 @@ func (b *pgBench) newSchema() (string, func()) {
 }
 
 // ingest loads p processes with c connections spread over them, then
-// waits until every job ran.
-func (b *pgBench) ingest(ctx context.Context, p, c int) (pgRow, error) {
+// waits until every job ran. With paused the listener is paused
+// throughout: the row measures storing alone, no worker competing.
+func (b *pgBench) ingest(ctx context.Context, p, c int, paused bool) (pgRow, error) {
 	row := pgRow{kind: "switchboard", processes: p, connections: c}
 	schema, drop := b.newSchema()
 	defer drop()
+	if paused {
+		row.kind = "ingest-only"
+		q, err := postgres.Open(ctx, postgres.Options{DSN: b.dsn, Schema: schema})
+		if err != nil {
+			return row, err
+		}
+		err = q.SetPaused(ctx, "bench", true)
+		q.Close(context.Background())
+		if err != nil {
+			return row, err
+		}
+	}
 	cl, err := startPGChildren(ctx, b, schema, p)
 	defer cl.stop()
 	if err != nil {
@@ -150,6 +168,9 @@ func (b *pgBench) ingest(ctx context.Context, p, c int) (pgRow, error) {
 		return row, err
 	}
 	row.Result = mergeResults(results)
+	if paused {
+		return row, nil
+	}
 	st, err := cl.drain(ctx, b.o.drainTimeout)
 	if err != nil {
 		return row, err

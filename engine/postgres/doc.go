@@ -18,7 +18,8 @@
 //	           last_error are jsonb
 //	counts     job counts per (listener, state) and the event count, split
 //	           over 16 shard rows so concurrent commits rarely wait on one
-//	dedupe     (source, delivery id) → the event, with when it was seen
+//	dedupe     md5(source, delivery id) as a uuid → the event, and when it
+//	           was seen (a BRIN index: records arrive in time order)
 //	listeners  per listener: paused_at, and the token bucket of its rate
 //	processes  the processes using the schema and their last heartbeat
 //	kv, samples, audit   the kv binding, the console's history, the audit log
@@ -47,6 +48,13 @@
 // the same deliveries wait for each other rather than deadlock. MaxDepth
 // is checked against the counters before each batch (no count(*)).
 //
+// What bounds ingest is the WAL each event costs the disk's synchronous
+// writes: about 1.9 kB per event with a 1 kB payload (the event, its job
+// and three index entries, the dedupe record) and another 1 kB over the
+// job's life (lease, start, finish), against 1.2 kB for a bare INSERT of
+// the body. Group commit removes the per-request commits; it cannot
+// remove those bytes.
+//
 // # Leasing
 //
 // Lease claims due pending jobs with FOR UPDATE SKIP LOCKED, per listener
@@ -63,9 +71,13 @@
 // whose lease ended (reclaimSQL), charging them as engine.Queue's
 // "Charging lost attempts" says.
 //
-// Start and Finish are group-committed like Enqueue; both are fenced by
-// the attempt (WHERE state = running AND attempt = $n), and Finish
-// appends the attempt to the job's attempts (the last 20 kept).
+// Start and Finish are group-committed like Enqueue, by committers chosen
+// by job id, so a job's Start and Finish never sit in two transactions
+// that could wait for each other; a Start whose Finish is in the same
+// batch is not written at all. Both are fenced by the attempt (WHERE
+// state = running AND attempt = $n), and Finish appends the attempt to
+// the job's attempts (the last 20 kept). Every UPDATE names its rows by
+// id array, so no plan can fall back to scanning the jobs table.
 //
 // # Notifications
 //
