@@ -59,13 +59,9 @@ type App struct {
 	// changes need a restart (cfg stays the one the process started with).
 	pending *config.Config
 
+	serving   bool // Run started the webhook listener
 	closeOnce sync.Once
-	closers   []func(context.Context) error // run in reverse by Close
-	// workIndex is the index of the workers' Stop in closers: Close's
-	// grace deadline bounds it and what stops before it; what closes
-	// after it (store, database) gets a fresh deadline, so an exhausted
-	// grace period does not cut the store's close short.
-	workIndex int
+	closeErr  error
 }
 
 // Open builds every component from cfg. It binds nothing yet.
@@ -84,7 +80,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.queue.Close)
 
 	// The router exists before its first generation: emit() needs it,
 	// the script engine needs emit, and a generation needs the engine.
@@ -108,8 +103,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Logger:  logger,
 		Observe: func(o worker.Observation) { a.metrics.ObserveJob(o.Listener, o.Outcome, o.Duration) },
 	})
-	a.workIndex = len(a.closers)
-	a.closers = append(a.closers, a.pool.Stop)
 
 	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
 	if err != nil {
@@ -142,7 +135,6 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 		return nil, err
 	}
 	a.appDB = appDB
-	a.closers = append(a.closers, func(context.Context) error { return appDB.Close() })
 	return append(modules, kv.New(a.queue), emit.New(a.router)), nil
 }
 
@@ -189,7 +181,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.PublicAddr = pub.Addr()
 	errc := make(chan error, 2)
 	go func() { errc <- a.ingest.Serve(pub) }()
-	a.closers = append(a.closers, a.ingest.Shutdown)
+	a.serving = true
 
 	if a.cfg.Admin.Listen != "" {
 		if err := a.startAdmin(errc); err != nil {
@@ -237,29 +229,40 @@ func (a *App) startAdmin(errc chan<- error) error {
 	}
 	a.admin, a.AdminAddr = srv, ln.Addr()
 	go func() { errc <- srv.Serve(ln) }()
-	a.closers = append(a.closers, srv.Shutdown)
 	return nil
 }
 
-// Close stops in reverse order of start: HTTP stops accepting, workers
-// stop leasing and finish (interrupted when ctx ends), then the store
-// closes. Safe to call more than once.
+// Close shuts down in this order: stop reloading, stop accepting webhooks
+// and admin requests, stop the workers (running jobs get until ctx ends,
+// then are interrupted), then close the application database and the
+// queue with a fresh deadline of their own, so an exhausted grace period
+// does not cut the queue's last commit short. Components that never
+// started are skipped. Safe to call more than once; later calls return
+// the first one's error.
 func (a *App) Close(ctx context.Context) error {
-	var errs []error
 	a.closeOnce.Do(func() {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			stepCtx := ctx
-			if i < a.workIndex {
-				stepCtx = cleanup
-			}
-			if err := a.closers[i](stepCtx); err != nil {
-				errs = append(errs, err)
+		var errs []error
+		step := func(running bool, stop func(context.Context) error, ctx context.Context) {
+			if running {
+				if err := stop(ctx); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
+		a.reloadMu.Lock()
+		w := a.watcher
+		a.reloadMu.Unlock()
+		step(w != nil, func(context.Context) error { return w.Close() }, ctx)
+		step(a.serving, a.ingest.Shutdown, ctx)
+		step(a.admin != nil, func(ctx context.Context) error { return a.admin.Shutdown(ctx) }, ctx)
+		step(a.pool != nil, func(ctx context.Context) error { return a.pool.Stop(ctx) }, ctx)
+		step(a.appDB != nil, func(context.Context) error { return a.appDB.Close() }, cleanup)
+		step(a.queue != nil, func(ctx context.Context) error { return a.queue.Close(ctx) }, cleanup)
+		a.closeErr = errors.Join(errs...)
 	})
-	return errors.Join(errs...)
+	return a.closeErr
 }
 
 // writeTokenFile makes a random admin token for this run and writes it

@@ -27,7 +27,6 @@ func (a *App) watch(ctx context.Context) error {
 	a.watcher = w
 	a.reloadMu.Unlock()
 	w.Start(ctx)
-	a.closers = append(a.closers, func(context.Context) error { return w.Close() })
 	return nil
 }
 

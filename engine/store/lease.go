@@ -30,6 +30,9 @@ const reclaimChunk = 1000
 // listener's due jobs sit in their own index, so a backlog of one listener
 // never costs another a scan.
 func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
+	if !q.health.recovered.Load() {
+		return nil, fmt.Errorf("lease jobs: %w", q.health.problem(q.now()))
+	}
 	if max <= 0 || len(quota) == 0 || !q.mayLease() {
 		return nil, nil
 	}

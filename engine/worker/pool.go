@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // Options configures a Pool.
@@ -68,8 +69,7 @@ type Pool struct {
 	stopLease context.CancelFunc
 	done      chan struct{}  // closed when the dispatcher, workers and outcome writes are done
 	recording sync.WaitGroup // outcome writes in flight
-	startOnce sync.Once
-	stopOnce  sync.Once
+	life      startstop.Once
 }
 
 // New returns a Pool; Start begins leasing.
@@ -98,7 +98,7 @@ func New(opts Options) *Pool {
 // Start launches the dispatcher and the workers. ctx bounds leasing only:
 // when it ends the pool stops taking jobs, as with Stop.
 func (p *Pool) Start(ctx context.Context) {
-	p.startOnce.Do(func() {
+	p.life.Start(func() {
 		leaseCtx, cancel := context.WithCancel(ctx)
 		p.stopLease = cancel
 		capacity := p.opts.Workers + p.opts.Prefetch
@@ -143,34 +143,26 @@ func (p *Pool) Start(ctx context.Context) {
 // interrupts them and waits for their outcome to be recorded. Safe to call
 // more than once, and before Start.
 func (p *Pool) Stop(ctx context.Context) error {
-	var err error
-	p.stopOnce.Do(func() {
-		started := false
-		p.startOnce.Do(func() { close(p.done) }) // never started: nothing to wait for
-		if p.stopLease != nil {
-			started = true
-			p.stopLease()
-		}
+	return p.life.Stop(func(started bool) error {
+		defer p.abandonRecord()
+		defer p.cancelRun()
 		if !started {
-			p.cancelRun()
-			p.abandonRecord()
-			return
+			return nil
 		}
+		p.stopLease()
 		select {
 		case <-p.done:
+			return nil
 		case <-ctx.Done():
-			err = fmt.Errorf("stop workers: %w; interrupting running jobs", ctx.Err())
-			p.cancelRun()
-			// Interrupted attempts record their outcome promptly; one that
-			// keeps failing (a full disk) is given up on after a moment.
-			t := time.AfterFunc(5*time.Second, p.abandonRecord)
-			<-p.done
-			t.Stop()
 		}
 		p.cancelRun()
-		p.abandonRecord()
+		// Interrupted attempts record their outcome promptly; one that
+		// keeps failing (a full disk) is given up on after a moment.
+		t := time.AfterFunc(5*time.Second, p.abandonRecord)
+		<-p.done
+		t.Stop()
+		return fmt.Errorf("stop workers: %w; running jobs were interrupted", ctx.Err())
 	})
-	return err
 }
 
 // execute runs one attempt and records its outcome.

@@ -49,6 +49,16 @@ type harness struct {
 	q    *store.Queue
 	gen  *engine.Generation
 	pool *worker.Pool
+
+	mu       sync.Mutex
+	observed []worker.Observation // what the pool told Observe
+}
+
+// observations returns what the pool has told Observe so far.
+func (h *harness) observations() []worker.Observation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]worker.Observation(nil), h.observed...)
 }
 
 func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Listener) *harness {
@@ -62,6 +72,11 @@ func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Lis
 	h.pool = worker.New(worker.Options{
 		Queue: q, Current: func() *engine.Generation { return h.gen }, Workers: workers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Observe: func(o worker.Observation) {
+			h.mu.Lock()
+			h.observed = append(h.observed, o)
+			h.mu.Unlock()
+		},
 	})
 	h.pool.Start(context.Background())
 	t.Cleanup(func() {
@@ -346,12 +361,16 @@ func TestPool_StopHandsBackPrefetched(t *testing.T) {
 	h.wait(t, first, "l", state(engine.JobDone))
 	for _, ev := range rest {
 		j := h.wait(t, ev, "l", state(engine.JobPending))
-		if j.Attempt != 0 || j.LastError != nil {
-			t.Fatalf("prefetched job = %+v: want pending, attempt 0", j)
+		if j.Attempt != 0 || j.LastError != nil || len(j.Attempts) != 0 {
+			t.Fatalf("prefetched job = %+v: want pending, attempt 0, no attempts recorded", j)
 		}
 	}
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("listener ran %d times; only the warm-up and the job already running should have", n)
+	}
+	// Handed back unrun is not an attempt: metrics never hear of it.
+	if obs := h.observations(); len(obs) != 2 || obs[0].Outcome != engine.Succeeded || obs[1].Outcome != engine.Succeeded {
+		t.Fatalf("observed %+v, want the two attempts that ran, both succeeded", obs)
 	}
 }
 
