@@ -140,13 +140,21 @@ func NewFilter(key string, raw map[string]any) (Filter, error) {
 }
 
 // PayloadFieldIs reports whether the JSON payload holds, at dot path
-// field, a value whose ScalarText is value. An undecodable payload holds
-// nothing.
+// field, a scalar (string, number or boolean) whose ScalarText is value.
+// Objects, arrays and null match nothing; neither does an undecodable
+// payload.
 func PayloadFieldIs(payload []byte, field, value string) bool {
 	v, err := decodeStored(payload)
 	if err != nil {
 		return false
 	}
 	got, ok := Lookup(v, field)
-	return ok && got != nil && ScalarText(got) == value
+	if !ok {
+		return false
+	}
+	switch got.(type) {
+	case string, json.Number, float64, bool:
+		return ScalarText(got) == value
+	}
+	return false
 }

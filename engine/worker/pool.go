@@ -177,6 +177,12 @@ func (p *Pool) execute(lease engine.Lease) {
 		return
 	}
 	if left := job.LeaseUntil.Sub(p.opts.Now()); !job.LeaseUntil.IsZero() && left < l.Timeout {
+		if left <= 0 {
+			// The lease ended while the job waited: the queue takes it
+			// back, and its attempt number may already be a new claim's.
+			log.Warn("prefetched job dropped: its lease ended before a worker took it")
+			return
+		}
 		// Waited in the prefetch buffer too long: the lease could end
 		// mid-run and the job run twice at once.
 		p.handBack(job, 0, "lease too short")
@@ -219,12 +225,13 @@ func logOutcome(log *slog.Logger, res engine.Result, job *engine.Job, took time.
 // now on charges it. A first try does not wait for the record: it rides
 // the next commit, and until then a crash gives the attempt back, which
 // is right for the jobs leased ahead that had not started. A job that
-// failed or was cut off before waits for the record to be durable, so a
-// job that takes the process down within that window is still charged and
-// ends failed after its tries instead of crashing the process forever. It
-// reports whether the job may run.
+// failed or was cut off before (LastError), or was held by a process that
+// died (Suspect), waits for the record to be durable, so a job that takes
+// the process down within that window is still charged and ends failed
+// after its crashes instead of crashing the process forever. It reports
+// whether the job may run.
 func (p *Pool) markStarted(log *slog.Logger, job engine.Job) bool {
-	if job.LastError == nil {
+	if job.LastError == nil && !job.Suspect {
 		p.recording.Add(1)
 		go func() {
 			defer p.recording.Done()

@@ -301,7 +301,8 @@ func TestPool_StopInterruptsAndSnoozes(t *testing.T) {
 }
 
 // A prefetched job whose lease can no longer cover its timeout (here: the
-// pool's clock runs two hours ahead of the queue's) is handed back unrun,
+// pool's clock runs half an hour ahead of the queue's, so 31 minutes of a
+// 1h01m lease are left for a 1h timeout) is handed back unrun,
 // without spending its attempt.
 func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 	q, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "queue.db")})
@@ -314,7 +315,7 @@ func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 	pool := worker.New(worker.Options{
 		Queue: q, Current: func() *engine.Generation { return gen }, Workers: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:    func() time.Time { return time.Now().Add(2 * time.Hour) },
+		Now:    func() time.Time { return time.Now().Add(30 * time.Minute) },
 	})
 	h := &harness{q: q, gen: gen, pool: pool}
 	pool.Start(context.Background())
