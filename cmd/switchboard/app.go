@@ -120,11 +120,10 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	a.workIndex = len(a.closers)
 	a.closers = append(a.closers, a.pool.Stop)
 
-	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
+	a.ingest, err = ingest.New(ingestOptions(cfg, logger, a.metrics.ObserveWebhook), ingestSources(cfg), countingSubmitter{a.router, a.metrics})
 	if err != nil {
 		return nil, err
 	}
-	a.ingest.Observe = a.metrics.ObserveWebhook
 	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(routes)})
 	return a, nil
 }
@@ -144,19 +143,16 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 // mail, ittybit); kv and emit need the queue and are added by the caller.
 // The caller closes the returned database.
 func openBindings(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*db.DB, []engine.Module, error) {
-	web, err := hosthttp.New(cfg.HTTP)
+	web := hosthttp.New(httpOptions(cfg))
+	mailer, err := mail.New(mailOptions(cfg, logger))
 	if err != nil {
 		return nil, nil, err
 	}
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
+	appDB, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}, nil
+	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(ittybitOptions(cfg), web.Client())}, nil
 }
 
 // countingSubmitter counts stored events per source for /metrics.

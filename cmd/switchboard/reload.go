@@ -88,7 +88,7 @@ func (a *App) reload() error {
 	if err != nil {
 		return err
 	}
-	if err := a.ingest.SetSources(cfg.Sources); err != nil {
+	if err := a.ingest.SetSources(ingestSources(cfg)); err != nil {
 		return err
 	}
 	a.scripts.Store(set)

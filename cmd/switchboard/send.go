@@ -43,7 +43,7 @@ func cmdSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	headers, err := ingest.Sign(*src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(*src), body, time.Now())
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}

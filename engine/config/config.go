@@ -1,7 +1,10 @@
 package config
 
 import (
+	"net/netip"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Config is config.toml as written by the user, after ${VAR} expansion.
@@ -98,6 +101,9 @@ type HTTP struct {
 	ConnectTimeout   Duration `toml:"connect_timeout"`
 	MaxResponseBytes Size     `toml:"max_response_bytes"`
 	MaxRedirects     int      `toml:"max_redirects"`
+
+	// CIDRs is AllowCIDRs parsed by Validate.
+	CIDRs []netip.Prefix `toml:"-"`
 }
 
 // Ittybit configures the `ittybit` binding.
@@ -135,8 +141,10 @@ type Source struct {
 	Encoding  string `toml:"encoding"`  // hex | base64
 	Prefix    string `toml:"prefix"`    // e.g. "sha256="
 
-	// Secrets is Secret normalised by Validate.
-	Secrets []Secret `toml:"-"`
+	// Secrets is Secret normalised by Validate; Limit is Rate parsed (zero
+	// when Rate is empty).
+	Secrets []Secret    `toml:"-"`
+	Limit   engine.Rate `toml:"-"`
 }
 
 // Listener is one [[listeners]] table. Zero values take [defaults].

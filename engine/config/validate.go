@@ -76,10 +76,14 @@ func (c *Config) Validate() error {
 	default:
 		bad("mail.transport", "%q is not one of file, smtp, log", c.Mail.Transport)
 	}
+	c.HTTP.CIDRs = nil
 	for i, cidr := range c.HTTP.AllowCIDRs {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
 			bad(fmt.Sprintf("http.allow_cidrs[%d]", i), "%q is not a CIDR", cidr)
+			continue
 		}
+		c.HTTP.CIDRs = append(c.HTTP.CIDRs, p)
 	}
 	if c.Ittybit.BaseURL != "" && !strings.HasPrefix(c.Ittybit.BaseURL, "http://") && !strings.HasPrefix(c.Ittybit.BaseURL, "https://") {
 		bad("ittybit.base_url", "%q is not an http(s) URL", c.Ittybit.BaseURL)
@@ -152,8 +156,9 @@ func (c *Config) validateSources() []error {
 			!strings.HasPrefix(s.DeliveryID, "header:") && !strings.HasPrefix(s.DeliveryID, "field:") {
 			bad("delivery_id", "%q is not header:NAME, field:PATH or body", s.DeliveryID)
 		}
+		s.Limit = engine.Rate{}
 		if s.Rate != "" {
-			if _, err := ParseRate(s.Rate); err != nil {
+			if s.Limit, err = ParseRate(s.Rate); err != nil {
 				bad("rate", "%v", err)
 			}
 		}
@@ -161,21 +166,15 @@ func (c *Config) validateSources() []error {
 			if s.Header == "" {
 				bad("header", "must be set for verify = \"hmac\"")
 			}
-			if s.Algorithm == "" {
-				s.Algorithm = "sha256"
-			}
-			if !contains([]string{"sha1", "sha256", "sha512"}, s.Algorithm) {
+			// Empty algorithm and encoding take the scheme's defaults
+			// (sha256, hex), as an empty tolerance takes 5m: the webhook
+			// server owns its defaults.
+			if s.Algorithm != "" && !contains([]string{"sha1", "sha256", "sha512"}, s.Algorithm) {
 				bad("algorithm", "%q is not one of sha1, sha256, sha512", s.Algorithm)
 			}
-			if s.Encoding == "" {
-				s.Encoding = "hex"
-			}
-			if !contains([]string{"hex", "base64"}, s.Encoding) {
+			if s.Encoding != "" && !contains([]string{"hex", "base64"}, s.Encoding) {
 				bad("encoding", "%q is not one of hex, base64", s.Encoding)
 			}
-		}
-		if s.Tolerance == 0 {
-			s.Tolerance = Duration(5 * time.Minute)
 		}
 	}
 	return errs
