@@ -24,9 +24,9 @@ func (e *PayloadError) Error() string {
 }
 
 // DecodePayload is the one way switchboard reads an event's payload:
-// ingest checking a webhook, routing filters, emit, replay and the
-// payload a listener script sees all decode with it, so whatever one
-// accepts the others read alike.
+// ingest checking a webhook, routing filters, emit and replay decode with
+// it, and a listener script's payload with its twin DecodePayloadFloat,
+// so whatever one accepts the others read alike.
 //
 // raw must hold exactly one JSON value. Objects decode as map[string]any,
 // arrays as []any, numbers as json.Number (their exact text, so a
@@ -35,6 +35,38 @@ func (e *PayloadError) Error() string {
 // 1e400 is a *PayloadError naming its path, so no webhook is accepted
 // that its listeners cannot read. Every error is a *PayloadError.
 func DecodePayload(raw []byte) (any, error) {
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	if path, n, ok := outOfRange(v, ""); !ok {
+		return nil, &PayloadError{Path: path, Reason: fmt.Sprintf("number %.40s does not fit a 64-bit float (a script's number)", n)}
+	}
+	return v, nil
+}
+
+// DecodePayloadFloat decodes raw as DecodePayload does, accepting and
+// refusing exactly the same bytes with the same errors, but gives every
+// number as the float64 it stands for: what a script sees (and what
+// JSON.parse would give). Without the exact text it allocates less, so
+// the per-job decode of a listener's payload uses it.
+func DecodePayloadFloat(raw []byte) (any, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		// encoding/json refuses what DecodePayload refuses (bad syntax,
+		// data after the value, numbers ParseFloat cannot hold) but words
+		// it differently and names no path inside an any: take
+		// DecodePayload's error.
+		if _, exact := DecodePayload(raw); exact != nil {
+			return nil, exact
+		}
+		return nil, &PayloadError{Reason: "is not JSON: " + err.Error()}
+	}
+	return v, nil
+}
+
+// decodeJSON reads exactly one JSON value from raw, numbers as json.Number.
+func decodeJSON(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -43,9 +75,6 @@ func DecodePayload(raw []byte) (any, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &PayloadError{Reason: "is not JSON: data after the value"}
-	}
-	if path, n, ok := outOfRange(v, ""); !ok {
-		return nil, &PayloadError{Path: path, Reason: fmt.Sprintf("number %.40s does not fit a 64-bit float (a script's number)", n)}
 	}
 	return v, nil
 }

@@ -29,13 +29,16 @@ func (rt *Router) Routes() *Routes { return rt.routes.Load() }
 func (rt *Router) Swap(r *Routes) { rt.routes.Store(r) }
 
 // Submit stores ev with one job per listener that hears it. payload is ev's
-// decoded payload (for `when` filters). The event is stored even when no
-// listener hears it, so it can be replayed after one is added.
+// payload as DecodePayload returns it (for `when` filters). The event is
+// stored even when no listener hears it, so it can be replayed after one
+// is added.
+//
+// Submit sets ev.ReceivedAt (UTC, the router's clock): this is the one
+// place an event's receipt time is set, for webhooks and emitted events
+// alike; callers leave it zero.
 func (rt *Router) Submit(ctx context.Context, ev *Event, payload any) (string, error) {
 	now := rt.now()
-	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = now
-	}
+	ev.ReceivedAt = now.UTC()
 	jobs := rt.routes.Load().Match(ev.Name, payload, now)
 	return rt.queue.Enqueue(ctx, ev, jobs)
 }
