@@ -28,6 +28,11 @@ type Config struct {
 	// paths in the file are resolved against Dir.
 	Path string `toml:"-"`
 	Dir  string `toml:"-"`
+
+	// fromEnv maps each key whose value came from the environment to its
+	// text as written ("${ITTYBIT_API_KEY}"), so errors name it, never
+	// the value.
+	fromEnv map[string]string
 }
 
 // Server is the public webhook listener.
