@@ -48,4 +48,3 @@ on = ["e"]
 		t.Fatalf("the value was printed:\n%s%s", out, errOut)
 	}
 }
-
