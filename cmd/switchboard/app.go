@@ -191,8 +191,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	close(a.Ready)
-	a.logger.Info("switchboard serving", "webhooks", a.PublicAddr.String(), "admin", addrString(a.AdminAddr),
-		"listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	a.logServing()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -284,9 +283,7 @@ func writeTokenFile(cfg *config.Config) (string, error) {
 	return token, nil
 }
 
-func tokenFile(cfg *config.Config) string {
-	return filepath.Join(cfg.Resolve(cfg.Storage.Dir), "admin.token")
-}
+func tokenFile(cfg *config.Config) string { return cfg.AdminTokenFile() }
 
 func listenerNames(r *engine.Routes) []string {
 	var names []string
@@ -294,11 +291,4 @@ func listenerNames(r *engine.Routes) []string {
 		names = append(names, l.Name)
 	}
 	return names
-}
-
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
 }

@@ -76,7 +76,7 @@ func (a *App) Reload(changed []string) error {
 }
 
 func (a *App) reload() error {
-	cfg, err := config.Load(a.cfg.Path)
+	cfg, err := a.cfg.Reload()
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ type Config struct {
 	// text as written ("${ITTYBIT_API_KEY}"), so errors name it, never
 	// the value.
 	fromEnv map[string]string
+	// overrides are the serve flags this config was loaded with; Reload
+	// applies them again.
+	overrides Overrides
 }
 
 // Server is the public webhook listener.

@@ -81,11 +81,8 @@ func expandAll(c *Config, lookup lookupFunc) error {
 			errs = append(errs, err)
 			return s
 		}
-		if out != s || varRef.MatchString(s) {
-			if c.fromEnv == nil {
-				c.fromEnv = map[string]string{}
-			}
-			c.fromEnv[key] = s
+		if varRef.MatchString(s) {
+			c.markFromEnv(key, s)
 		}
 		return out
 	})
@@ -156,4 +153,22 @@ func (c *Config) val(key, v string) string {
 		return "the value of " + written
 	}
 	return fmt.Sprintf("the value of %q", written)
+}
+
+// markFromEnv records that key's value came from the environment, written
+// as written ("${VAR}", "/hooks/${VAR}").
+func (c *Config) markFromEnv(key, written string) {
+	if c.fromEnv == nil {
+		c.fromEnv = map[string]string{}
+	}
+	c.fromEnv[key] = written
+}
+
+// FromEnv reports whether key's value ("admin.token", "sources[0].secret")
+// came from the environment, and the text that named it
+// ("${SWITCHBOARD_ADMIN_TOKEN}"), for saying where a value is without
+// showing it.
+func (c *Config) FromEnv(key string) (string, bool) {
+	w, ok := c.fromEnv[key]
+	return w, ok
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,67 @@ func TestParse_EnvValuesNeverShown(t *testing.T) {
 	_, err := parse(t, strings.Replace(minimal, `event = "media.processed"`, "event = \"media.processed\"\nrate = \"fast\"", 1), map[string]string{"SECRET": "x"})
 	if err == nil || !strings.Contains(err.Error(), `sources[0].rate: "fast" is not a rate`) {
 		t.Fatalf("error = %v, want the written value shown", err)
+	}
+}
+
+// TestLoad_ListenOverrides: SWITCHBOARD_LISTEN / SWITCHBOARD_ADMIN_LISTEN
+// replace the file's addresses, the serve flags replace both, and Reload
+// keeps the flags.
+func TestLoad_ListenOverrides(t *testing.T) {
+	path := writeConfig(t, "[server]\nlisten = \"127.0.0.1:1111\"\n"+minimal)
+	t.Setenv("SECRET", "x")
+	t.Setenv(ListenEnv, "127.0.0.1:2222")
+	t.Setenv(AdminListenEnv, "127.0.0.1:3333")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Listen != "127.0.0.1:2222" || c.Admin.Listen != "127.0.0.1:3333" {
+		t.Fatalf("listen %s, admin %s: want the environment's", c.Server.Listen, c.Admin.Listen)
+	}
+	c, err = LoadWith(path, Overrides{Listen: "127.0.0.1:4444"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Listen != "127.0.0.1:4444" || c.Admin.Listen != "127.0.0.1:3333" {
+		t.Fatalf("listen %s, admin %s: want the flag's, then the environment's", c.Server.Listen, c.Admin.Listen)
+	}
+	if again, err := c.Reload(); err != nil || again.Server.Listen != "127.0.0.1:4444" {
+		t.Fatalf("Reload: %v, listen %s: want the flag kept", err, again.Server.Listen)
+	}
+	t.Setenv(ListenEnv, "nowhere")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "server.listen: the value of ${SWITCHBOARD_LISTEN} is not host:port") {
+		t.Fatalf("bad SWITCHBOARD_LISTEN: %v", err)
+	}
+}
+
+// TestLoadClient_ReadsOnlyAdmin: the admin address and token come out of
+// a file whose every other part is wrong.
+func TestLoadClient_ReadsOnlyAdmin(t *testing.T) {
+	path := writeConfig(t, `
+[admin]
+listen = "127.0.0.1:9999"
+token = "${ADMIN_TOKEN}"
+[storage]
+dir = "state"
+[queue]
+workers = "many"
+backend = "carrier-pigeon"
+[[sources]]
+secret = "${UNSET}"
+[[listeners]]
+script = "missing.js"
+`)
+	t.Setenv("ADMIN_TOKEN", "tok")
+	c, err := LoadClient(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminListen != "127.0.0.1:9999" || c.Token.Reveal() != "tok" || c.TokenErr != nil ||
+		c.TokenFile != filepath.Join(filepath.Dir(path), "state", "admin.token") {
+		t.Fatalf("client = %+v", c)
+	}
+	if _, err := LoadClient(writeConfig(t, "[admin\nlisten = 1")); err == nil {
+		t.Fatal("a file that is not TOML was read")
 	}
 }
