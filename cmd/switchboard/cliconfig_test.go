@@ -236,3 +236,26 @@ func runApp(t *testing.T, cfg *config.Config, logger *slog.Logger) *App {
 	})
 	return app
 }
+
+// TestCLI_ErrorsSayItOnce: each layer of an error adds only what it
+// knows; none repeats what the layer below said.
+func TestCLI_ErrorsSayItOnce(t *testing.T) {
+	cfg := testConfig(t, newFakeIttybit(t).URL, "")
+	app := startApp(t, cfg)
+	admin := []string{"-c", cfg.Path, "--admin", "http://" + app.AdminAddr.String()}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"events", "show", "nope"}, "get event nope: not found"},
+		{[]string{"events", "replay", "nope"}, "event nope: not found"},
+		{[]string{"failed", "show", "nope"}, "get job nope: not found"},
+		{[]string{"failed", "retry", "nope"}, "retry job nope: not found"},
+		{[]string{"failed", "forget", "nope"}, "forget job nope: not found"},
+	} {
+		code, _, errOut := runMain(t, append(tc.args, admin...)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "nope") != 1 {
+			t.Errorf("%v: exit %d, %q: want one mention of the id, in %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -76,7 +77,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, err := s.opts.Store.ListEvents(r.Context(), limit, r.URL.Query().Get("after"))
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list events: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	page := EventPage{Events: nonNil(evs)}
@@ -90,7 +91,7 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ev, jobs, err := s.opts.Store.GetEvent(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get event %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, EventDetail{Event: *ev, Jobs: nonNil(jobs)})
@@ -104,7 +105,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := s.opts.Replay(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("replay event %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ReplayResult{Event: id, Jobs: nonNil(ids)})
@@ -130,7 +131,7 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 		After:    q.Get("after"),
 	})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	page := JobPage{Jobs: nonNil(jobs)}
@@ -144,7 +145,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	job, err := s.opts.Store.GetJob(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, job)
@@ -152,12 +153,12 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.requireFailed(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("retry job %s: %w", id, err))
+	if err := s.requireFailed(r.Context(), "retry", id); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.opts.Store.RetryJob(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("retry job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: 1})
@@ -165,27 +166,31 @@ func (s *Server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleForgetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.requireFailed(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("forget job %s: %w", id, err))
+	if err := s.requireFailed(r.Context(), "forget", id); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.opts.Store.ForgetJob(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("forget job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: 1})
 }
 
 // requireFailed answers ErrConflict for a job that has not failed, so
-// retry and forget give a clear 409. The store re-checks inside its own
-// transaction, which is what makes the change safe.
-func (s *Server) requireFailed(ctx context.Context, id string) error {
+// retry and forget give a clear 409, and names the operation (op) the
+// caller asked for. The store re-checks inside its own transaction,
+// which is what makes the change safe.
+func (s *Server) requireFailed(ctx context.Context, op, id string) error {
 	job, err := s.opts.Store.GetJob(ctx, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return fmt.Errorf("%s job %s: %w", op, id, engine.ErrNotFound)
+	}
 	if err != nil {
 		return err
 	}
 	if job.State != engine.JobFailed {
-		return fmt.Errorf("job is %s, only failed jobs can be retried or forgotten: %w", job.State, ErrConflict)
+		return fmt.Errorf("%s job %s: it is %s, only failed jobs can be retried or forgotten: %w", op, id, job.State, ErrConflict)
 	}
 	return nil
 }
@@ -193,7 +198,7 @@ func (s *Server) requireFailed(ctx context.Context, id string) error {
 func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
 	n, err := s.opts.Store.RetryFailed(r.Context())
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("retry failed jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: n})
@@ -202,7 +207,7 @@ func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleFlushFailed(w http.ResponseWriter, r *http.Request) {
 	n, err := s.opts.Store.FlushFailed(r.Context())
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("flush failed jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: n})

@@ -14,6 +14,10 @@ import (
 
 // Store is what the admin API needs from the queue. The embedded bbolt
 // queue implements it.
+//
+// Every method's error already names what was being done and the id it
+// was done to ("get event evt_1: not found"); the API answers with it as
+// it is, adding nothing.
 type Store interface {
 	// ListEvents returns up to limit events, oldest first, starting after
 	// the event with id after ("" = from the start).
@@ -62,6 +66,7 @@ type Options struct {
 	Token string
 	// Replay creates new jobs for every current listener that hears the
 	// event and returns their ids. Nil makes replay answer 503.
+	// Like the Store's, its errors name the event and what failed.
 	Replay func(ctx context.Context, eventID string) ([]string, error)
 	// Status reports the last reload. Nil means scripts are never
 	// reported as loaded.
