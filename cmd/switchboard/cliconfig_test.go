@@ -259,3 +259,49 @@ func TestCLI_ErrorsSayItOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestServe_RejectionsInMetrics: through the whole app, a 413, a 431 and
+// a 400 each appear in switchboard_webhooks_received_total with their
+// code (413 and 431 used to be neither counted nor logged).
+func TestServe_RejectionsInMetrics(t *testing.T) {
+	cfg := testConfig(t, newFakeIttybit(t).URL, "")
+	body, err := os.ReadFile(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfg.Path, strings.Replace(string(body), "[server]\n", "[server]\nbody_limit = \"1KiB\"\nheader_limit = \"4KiB\"\n", 1))
+	if cfg, err = config.Load(cfg.Path); err != nil {
+		t.Fatal(err)
+	}
+	app := startApp(t, cfg)
+	url := "http://" + app.PublicAddr.String() + "/webhooks/ittybit"
+	send := func(body []byte, header string) int {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("X-Padding", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send(bytes.Repeat([]byte("a"), 4096), ""); code != 413 {
+		t.Fatalf("big body: %d", code)
+	}
+	if code := send([]byte("{}"), strings.Repeat("p", 8192)); code != 431 {
+		t.Fatalf("big header: %d", code)
+	}
+	if code, _ := post(t, app, []byte("not json"), true); code != 400 {
+		t.Fatalf("not JSON: %d", code)
+	}
+	metrics := adminGet(t, "http://"+app.AdminAddr.String()+"/metrics", "admin-test-token")
+	for _, want := range []string{
+		`switchboard_webhooks_received_total{code="413",source="ittybit"} 1`,
+		`switchboard_webhooks_received_total{code="431",source=""} 1`,
+		`switchboard_webhooks_received_total{code="400",source="ittybit"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
