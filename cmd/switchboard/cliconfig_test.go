@@ -183,12 +183,7 @@ func TestServe_StartupLine(t *testing.T) {
 			}
 			var logs syncBuffer
 			app := runApp(t, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-			line := ""
-			for _, l := range strings.Split(logs.String(), "\n") {
-				if strings.Contains(l, "switchboard serving") {
-					line = l
-				}
-			}
+			line := startupLine(t, &logs)
 			pub, adm := app.PublicAddr.String(), app.AdminAddr.String()
 			for _, want := range []string{
 				"webhooks=\"[http://" + pub + "/webhooks/ittybit http://" + pub + "/webhooks/github]\"",
@@ -207,6 +202,23 @@ func TestServe_StartupLine(t *testing.T) {
 				t.Fatalf("the log shows the admin token (or none was made):\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// startupLine waits for the start-up line (logged just after Ready).
+func startupLine(t *testing.T, logs *syncBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "switchboard serving") {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up line:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond) // polling the log for the line
 	}
 }
 
