@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,11 +103,10 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Observe: func(o worker.Observation) { a.metrics.ObserveJob(o.Listener, o.Outcome, o.Duration) },
 	})
 
-	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
+	a.ingest, err = ingest.New(ingestOptions(cfg, logger, a.metrics.ObserveWebhook), ingestSources(cfg), countingSubmitter{a.router, a.metrics})
 	if err != nil {
 		return nil, err
 	}
-	a.ingest.Observe = a.metrics.ObserveWebhook
 	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(gen.Routes)})
 	return a, nil
 }
@@ -142,19 +140,16 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 // mail, ittybit); kv and emit need the queue and are added by the caller.
 // The caller closes the returned database.
 func openBindings(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*db.DB, []engine.Module, error) {
-	web, err := hosthttp.New(cfg.HTTP)
+	web := hosthttp.New(httpOptions(cfg))
+	mailer, err := mail.New(mailOptions(cfg, logger))
 	if err != nil {
 		return nil, nil, err
 	}
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
+	appDB, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}, nil
+	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(ittybitOptions(cfg), web.Client())}, nil
 }
 
 // countingSubmitter counts stored events per source for /metrics.
@@ -193,8 +188,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	close(a.Ready)
-	a.logger.Info("switchboard serving", "webhooks", a.PublicAddr.String(), "admin", addrString(a.AdminAddr),
-		"listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	a.logServing()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -280,9 +274,7 @@ func writeTokenFile(cfg *config.Config) (string, error) {
 	return token, nil
 }
 
-func tokenFile(cfg *config.Config) string {
-	return filepath.Join(cfg.Resolve(cfg.Storage.Dir), "admin.token")
-}
+func tokenFile(cfg *config.Config) string { return cfg.AdminTokenFile() }
 
 func listenerNames(r *engine.Routes) []string {
 	var names []string
@@ -290,11 +282,4 @@ func listenerNames(r *engine.Routes) []string {
 		names = append(names, l.Name)
 	}
 	return names
-}
-
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
 }

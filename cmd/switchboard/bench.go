@@ -165,7 +165,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	if err != nil {
 		return row, err
 	}
-	src := cfg.Sources[0]
+	src := ingestSource(cfg.Sources[0])
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
 		return row, err
 	}

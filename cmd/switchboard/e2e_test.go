@@ -151,7 +151,7 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	if err := os.MkdirAll(cfg.Resolve("data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	d, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func post(t testing.TB, app *App, body []byte, sign bool) (int, map[string]strin
 	req, _ := http.NewRequest(http.MethodPost, "http://"+app.PublicAddr.String()+"/webhooks/ittybit", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if sign {
-		headers, err := ingest.Sign(app.cfg.Sources[0], body, time.Now())
+		headers, err := ingest.Sign(ingestSource(app.cfg.Sources[0]), body, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

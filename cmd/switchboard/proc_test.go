@@ -172,7 +172,7 @@ func writeFile(t testing.TB, path, body string) {
 // in WAL mode allows this beside a running server).
 func execAppDB(t testing.TB, cfg *config.Config, stmts ...string) {
 	t.Helper()
-	d, err := db.Open(context.Background(), cfg.Database, cfg.Dir)
+	d, err := db.Open(context.Background(), dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func execAppDB(t testing.TB, cfg *config.Config, stmts ...string) {
 // queryAppDB returns every row of query against the config's app database.
 func queryAppDB(t testing.TB, cfg *config.Config, query string, args ...any) []map[string]any {
 	t.Helper()
-	d, err := db.Open(context.Background(), cfg.Database, cfg.Dir)
+	d, err := db.Open(context.Background(), dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func (b *syncBuffer) String() string {
 // status and the event id of the answer.
 func postTo(t testing.TB, url string, src config.Source, body []byte) (int, string) {
 	t.Helper()
-	headers, err := ingest.Sign(src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(src), body, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ type Options struct {
 	Token string
 	// Replay creates new jobs for every current listener that hears the
 	// event and returns their ids. Nil makes replay answer 503.
+	// Like the Store's, its errors name the event and what failed.
 	Replay func(ctx context.Context, eventID string) ([]string, error)
 	// Status reports the last reload. Nil means scripts are never
 	// reported as loaded.

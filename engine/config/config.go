@@ -1,7 +1,10 @@
 package config
 
 import (
+	"net/netip"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Config is config.toml as written by the user, after ${VAR} expansion.
@@ -25,6 +28,14 @@ type Config struct {
 	// paths in the file are resolved against Dir.
 	Path string `toml:"-"`
 	Dir  string `toml:"-"`
+
+	// fromEnv maps each key whose value came from the environment to its
+	// text as written ("${ITTYBIT_API_KEY}"), so errors name it, never
+	// the value.
+	fromEnv map[string]string
+	// overrides are the serve flags this config was loaded with; Reload
+	// applies them again.
+	overrides Overrides
 }
 
 // Server is the public webhook listener.
@@ -98,6 +109,9 @@ type HTTP struct {
 	ConnectTimeout   Duration `toml:"connect_timeout"`
 	MaxResponseBytes Size     `toml:"max_response_bytes"`
 	MaxRedirects     int      `toml:"max_redirects"`
+
+	// CIDRs is AllowCIDRs parsed by Validate.
+	CIDRs []netip.Prefix `toml:"-"`
 }
 
 // Ittybit configures the `ittybit` binding.
@@ -135,8 +149,10 @@ type Source struct {
 	Encoding  string `toml:"encoding"`  // hex | base64
 	Prefix    string `toml:"prefix"`    // e.g. "sha256="
 
-	// Secrets is Secret normalised by Validate.
-	Secrets []Secret `toml:"-"`
+	// Secrets is Secret normalised by Validate; Limit is Rate parsed (zero
+	// when Rate is empty).
+	Secrets []Secret    `toml:"-"`
+	Limit   engine.Rate `toml:"-"`
 }
 
 // Listener is one [[listeners]] table. Zero values take [defaults].
