@@ -12,6 +12,9 @@ import (
 // a safety net, not the mechanism (Ready and NextDue are).
 const idlePoll = time.Second
 
+// leaseTimeout bounds one Lease call.
+const leaseTimeout = 30 * time.Second
+
 // dispatcher is the single goroutine that leases. It alone owns the
 // running counts and rate limiters, so they need no lock.
 type dispatcher struct {
@@ -116,7 +119,13 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 		return 0, idlePoll
 	}
 	now := d.p.opts.Now()
-	leases, err := d.p.opts.Queue.Lease(ctx, free, quota)
+	// Stopping must not cut a lease short: a claim the queue committed
+	// but this side never heard of would sit running until its lease
+	// expired. Once asked, the lease is waited for; what it claimed goes
+	// to the workers, who hand it back when the pool is stopping.
+	leaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseTimeout)
+	leases, err := d.p.opts.Queue.Lease(leaseCtx, free, quota)
+	cancel()
 	if err != nil {
 		if !errors.Is(err, context.Canceled) && now.Sub(d.lastError) > 10*time.Second {
 			d.p.opts.Logger.Error("lease jobs", "err", err)
