@@ -58,6 +58,9 @@ type Admin struct {
 // Storage says where the embedded queue keeps its file.
 type Storage struct {
 	Dir string `toml:"dir"`
+	// MinFree is the free space on the queue's filesystem below which
+	// /readyz reports the queue unwritable, before commits start failing.
+	MinFree Size `toml:"min_free"`
 }
 
 // Queue configures the durable queue and the worker pool.
@@ -188,7 +191,7 @@ func Default() Config {
 			ShutdownTimeout: Duration(30 * time.Second),
 		},
 		Admin:   Admin{Listen: "127.0.0.1:8081"},
-		Storage: Storage{Dir: "data"},
+		Storage: Storage{Dir: "data", MinFree: 16 << 20},
 		Queue: Queue{
 			Backend:      "bbolt",
 			Workers:      4,

@@ -12,6 +12,10 @@ import (
 // a safety net, not the mechanism (Ready and NextDue are).
 const idlePoll = time.Second
 
+// unlandedPoll is how often the dispatcher looks again while outcomes
+// wait to be written.
+const unlandedPoll = 50 * time.Millisecond
+
 // leaseTimeout bounds one Lease call.
 const leaseTimeout = 30 * time.Second
 
@@ -106,6 +110,9 @@ func (d *dispatcher) release(listener string) {
 // the workers. It returns how many it leased and how long to wait before
 // looking again if nothing else wakes the dispatcher.
 func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
+	if d.p.unlanded.Load() > 0 {
+		return 0, unlandedPoll // the queue is not taking writes; see Pool.unlanded
+	}
 	free := d.capacity() - d.running
 	if free <= 0 || (free < d.batchMin() && len(d.jobs) > 0) {
 		// Full, or enough jobs wait for a worker that leasing can wait

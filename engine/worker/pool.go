@@ -60,6 +60,11 @@ type Pool struct {
 	// avgRun is a moving average of attempt durations in nanoseconds
 	// (0 until one is timed); the dispatcher sizes prefetching by it.
 	avgRun atomic.Int64
+	// unlanded counts outcomes whose write failed and is being retried:
+	// while any waits, nothing new is leased (the queue cannot take the
+	// outcomes it has, and a lease would take back their expired claims
+	// before they land).
+	unlanded atomic.Int32
 
 	// recordCtx bounds outcome writes that keep failing (a full disk):
 	// cancelled only when Stop's deadline has passed.
@@ -309,6 +314,12 @@ func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, wait
 func (p *Pool) record(log *slog.Logger, res engine.Result) bool {
 	backoff := 50 * time.Millisecond
 	var lastLog time.Time
+	counted := false
+	defer func() {
+		if counted {
+			p.unlanded.Add(-1)
+		}
+	}()
 	for {
 		// Each try has its own bound; the loop outlives shutdown's
 		// interrupt, not its deadline.
@@ -324,6 +335,10 @@ func (p *Pool) record(log *slog.Logger, res engine.Result) bool {
 		case errors.Is(err, engine.ErrClosed) || p.recordCtx.Err() != nil:
 			log.Error("job outcome not recorded; the job runs again after restart", "outcome", res.Outcome, "err", err)
 			return false
+		}
+		if !counted {
+			counted = true
+			p.unlanded.Add(1)
 		}
 		if time.Since(lastLog) > 10*time.Second {
 			log.Error("record job outcome; retrying until it lands", "outcome", res.Outcome, "err", err)
