@@ -210,6 +210,7 @@ func (a *App) startAdmin(errc chan<- error) error {
 		Store:   a.queue,
 		Metrics: a.metrics,
 		Replay:  a.router.Replay,
+		KV:      a.queue,
 		Status:  func() admin.ReloadStatus { return *a.status.Load() },
 		Routes:  a.router.Routes,
 		Logger:  a.logger,
