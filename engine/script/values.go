@@ -86,5 +86,8 @@ func jobValue(vm *goja.Runtime, j *engine.Job) goja.Value {
 	_ = o.Set("listener", j.Listener)
 	_ = o.Set("attempt", j.Attempt)
 	_ = o.Set("maxTries", j.MaxTries)
+	if j.OrderKey != "" {
+		_ = o.Set("orderKey", j.OrderKey)
+	}
 	return o
 }
