@@ -225,28 +225,7 @@ func startupLine(t *testing.T, logs *syncBuffer) string {
 // runApp opens and runs cfg with logger until the test ends.
 func runApp(t *testing.T, cfg *config.Config, logger *slog.Logger) *App {
 	t.Helper()
-	app, err := Open(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	select {
-	case <-app.Ready:
-	case err := <-done:
-		t.Fatalf("app stopped before it was ready: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		closeCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := app.Close(closeCtx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return app
+	return launch(t, cfg, logger).App
 }
 
 // TestCLI_ErrorsSayItOnce: each layer of an error adds only what it

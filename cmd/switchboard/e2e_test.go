@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -160,32 +158,7 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	}
 	d.Close()
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	app, err := Open(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	select {
-	case <-app.Ready:
-	case err := <-done:
-		t.Fatalf("app stopped before it was ready: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancelClose()
-		if err := app.Close(closeCtx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return app
+	return launch(t, cfg, nil).App
 }
 
 // post signs body as the source would (unless sign is false) and posts it.
