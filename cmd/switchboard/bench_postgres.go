@@ -159,7 +159,10 @@ func (b *pgBench) ingest(ctx context.Context, p, c int, paused bool) (pgRow, err
 			results[i], errs[i] = loadgen.Run(ctx, loadgen.Options{
 				URL: cl.procs[i].url, Connections: share, Duration: b.o.duration, Requests: b.o.requests / p,
 				Rate: b.o.rate / float64(p), BodySize: b.o.bodySize,
-				Sign: func(body []byte) map[string]string { h, _ := ingest.Sign(cl.src, body, time.Now()); return h },
+				Sign: func(body []byte) map[string]string {
+					h, _ := ingest.Sign(ingestSource(cl.src), body, time.Now())
+					return h
+				},
 			})
 		}()
 	}

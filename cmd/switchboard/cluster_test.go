@@ -227,7 +227,7 @@ func (c *pgCluster) post(ctx context.Context, client *http.Client, body []byte) 
 	if url == "" {
 		return "", false
 	}
-	headers, err := ingest.Sign(c.src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(c.src), body, time.Now())
 	if err != nil {
 		panic(err)
 	}

@@ -26,12 +26,12 @@ func (c *Config) validateQueueBackend(bad func(key, format string, args ...any))
 			bad("queue.dsn", `must be set for the postgres backend (or set database.driver = "postgres" and database.dsn)`)
 		}
 		if !pgSchema.MatchString(c.Queue.Schema) {
-			bad("queue.schema", "%q must be lowercase letters, digits and _ (at most 48), not starting with a digit", c.Queue.Schema)
+			bad("queue.schema", "%s must be lowercase letters, digits and _ (at most 48), not starting with a digit", c.val("queue.schema", c.Queue.Schema))
 		}
 		if c.Queue.PollInterval.D() <= 0 {
 			bad("queue.poll_interval", "must be positive")
 		}
 	default:
-		bad("queue.backend", "%q is not supported (bbolt, postgres)", c.Queue.Backend)
+		bad("queue.backend", "%s is not supported (bbolt, postgres)", c.val("queue.backend", c.Queue.Backend))
 	}
 }

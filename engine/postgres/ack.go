@@ -111,7 +111,7 @@ func (o *ackOp) plan() error {
 	return nil
 }
 
-const startSQL = `UPDATE sb_.jobs j SET started = true
+const startSQL = `UPDATE sb_.jobs j SET started = true, suspect = false
 	FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)
 	WHERE j.id = u.id AND j.id = ANY($1) AND j.state = 1 AND j.attempt = u.attempt RETURNING j.id`
 
@@ -129,6 +129,7 @@ upd AS (
 		last_error = CASE WHEN u.state = 2 THEN NULL WHEN u.set_err THEN nullif(u.err, '')::jsonb ELSE j.last_error END,
 		attempts = CASE WHEN u.att = '' THEN j.attempts
 			ELSE sb_.keep_last(coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(u.att::jsonb), $9) END,
+		suspect = j.suspect AND NOT j.started,
 		lease_until = NULL, owner = NULL, started = false, updated_at = now()
 	FROM u WHERE j.id = u.id AND j.id = ANY($1) AND j.state = 1 AND j.attempt = u.attempt
 	RETURNING j.id, j.listener, j.state, j.run_at, j.order_key IS NOT NULL AS ordered

@@ -64,7 +64,7 @@ FROM upd JOIN sb_.events e ON e.id = upd.event_id ORDER BY upd.run_at, upd.id`
 func jobColsOf(alias string) string {
 	out := ""
 	for i, c := range []string{"id", "event_id", "listener", "state", "attempt", "max_tries", "crashes", "run_at",
-		"lease_until", "created_at", "updated_at", "last_error", "order_key", "attempts"} {
+		"lease_until", "created_at", "updated_at", "last_error", "order_key", "attempts", "suspect"} {
 		if i > 0 {
 			out += ", "
 		}

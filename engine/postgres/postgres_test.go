@@ -403,3 +403,39 @@ func TestEnqueue_LongKeys(t *testing.T) {
 		t.Fatalf("lease: %d jobs, %v; want the first event's job alone, its key intact", len(ls), err)
 	}
 }
+
+// TestOpen_Upgrade: a schema at version 1 (no suspect column) is brought
+// to the current version at Open, its rows kept.
+func TestOpen_Upgrade(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	v1 := expand(schema, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE sb_.schema_version (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+`+migrations[0]+`
+INSERT INTO sb_.schema_version (version) VALUES (1);
+INSERT INTO sb_.events (id, name, source, received_at, payload, created_at) VALUES (1, 'e', 's', now(), '{}', now());
+INSERT INTO sb_.jobs (event_id, listener, state, max_tries, run_at, created_at, updated_at) VALUES (1, 'l', 0, 1, now(), now(), now());`)
+	if _, err := conn.Exec(context.Background(), v1); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{DSN: dsn, Schema: schema}
+	quick(&o)
+	q, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatalf("open a version 1 schema: %v", err)
+	}
+	defer q.Close(context.Background())
+	j, err := q.GetJob(context.Background(), formatID(jobPrefix, 1))
+	if err != nil || j.Suspect || j.State != engine.JobPending {
+		t.Fatalf("the version 1 job after the upgrade: %+v, %v", j, err)
+	}
+	var v int
+	if err := conn.QueryRow(context.Background(), expand(schema, `SELECT max(version) FROM sb_.schema_version`)).Scan(&v); err != nil || v != SchemaVersion {
+		t.Fatalf("schema version %d (%v), want %d", v, err, SchemaVersion)
+	}
+}

@@ -8,16 +8,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// reclaimSQL takes back running jobs whose lease ended ($5 = false) or,
-// for the sweep ($5 = true), also those whose process is dead (see
-// aliveSQL), charging them as the contract says: an attempt that never
-// started is given back; one that started counts, and is a crash (kind
-// crash, Crashes + 1) when its process died or a lease overrun (kind
-// lease) when the process lives. It fails a job whose tries are spent or
-// whose crashes reach the limit ($1). It returns how many jobs went back
-// to pending and how many failed. $2 heartbeat window (ms), $3 lock
-// class, $4 counts shard, $5 liveness grace (ms). Locked rows are skipped: a Finish racing the
-// reclaim wins, and the next pass sees what is left.
+// reclaimSQL takes back running jobs whose lease ended or (sweepSQL)
+// whose process is dead (see aliveSQL), charging them as the contract
+// says: an attempt that never started is given back, LastError untouched
+// (no attempt ran), and a job so taken from a dead process becomes
+// Suspect (its start may just not have been written); one that started
+// counts, and is a crash (kind crash, Crashes + 1) when its process died
+// or a lease overrun (kind lease) when the process lives. It fails a job
+// whose tries are spent or whose crashes reach the limit ($1). It
+// returns how many jobs went back to pending and how many failed. $2
+// heartbeat window (ms), $3 lock class, $4 counts shard, $5 liveness
+// grace (ms). Locked rows are skipped: a Finish racing the reclaim wins,
+// and the next pass sees what is left.
 var reclaimSQL = `
 WITH alive AS (` + aliveSQLArgs + `),
 exp AS (
@@ -41,6 +43,7 @@ upd AS (
 		state = CASE WHEN f.fail THEN 3 ELSE 0 END,
 		attempt = CASE WHEN j.started THEN j.attempt ELSE j.attempt - 1 END,
 		crashes = j.crashes + CASE WHEN j.started AND f.dead THEN 1 ELSE 0 END,
+		suspect = j.suspect OR (f.dead AND NOT j.started),
 		run_at = CASE WHEN f.fail THEN j.run_at ELSE now() END,
 		last_error = CASE
 			WHEN NOT j.started THEN j.last_error

@@ -12,7 +12,7 @@ import (
 // order, with the tables aliased j and e.
 const (
 	jobCols = `j.id, j.event_id, j.listener, j.state, j.attempt, j.max_tries, j.crashes, j.run_at,
-		j.lease_until, j.created_at, j.updated_at, j.last_error, j.order_key, j.attempts`
+		j.lease_until, j.created_at, j.updated_at, j.last_error, j.order_key, j.attempts, j.suspect`
 	eventCols = `e.id, e.name, e.source, e.delivery_id, e.received_at, e.headers, e.payload, e.parent`
 )
 
@@ -42,18 +42,19 @@ type jobRow struct {
 	lastError                  []byte
 	orderKey                   *string
 	attempts                   []byte
+	suspect                    bool
 }
 
 func (r *jobRow) dest() []any {
 	return []any{&r.id, &r.eventID, &r.listener, &r.state, &r.attempt, &r.maxTries, &r.crashes, &r.runAt,
-		&r.leaseUntil, &r.createdAt, &r.updatedAt, &r.lastError, &r.orderKey, &r.attempts}
+		&r.leaseUntil, &r.createdAt, &r.updatedAt, &r.lastError, &r.orderKey, &r.attempts, &r.suspect}
 }
 
 func (r *jobRow) job() (engine.Job, error) {
 	j := engine.Job{
 		ID: formatID(jobPrefix, r.id), EventID: formatID(eventPrefix, r.eventID), Listener: r.listener,
 		Attempt: int(r.attempt), MaxTries: int(r.maxTries), Crashes: int(r.crashes),
-		RunAt: utc(r.runAt), CreatedAt: utc(r.createdAt), UpdatedAt: utc(r.updatedAt),
+		RunAt: utc(r.runAt), CreatedAt: utc(r.createdAt), UpdatedAt: utc(r.updatedAt), Suspect: r.suspect,
 	}
 	if int(r.state) < len(stateNames) {
 		j.State = stateNames[r.state]

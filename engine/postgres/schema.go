@@ -134,6 +134,8 @@ LANGUAGE sql IMMUTABLE AS $$
 		 WHERE i > jsonb_array_length(a) - n) END
 $$;
 `,
+	// 2: Job.Suspect (a job taken back unstarted from a dead process).
+	`ALTER TABLE sb_.jobs ADD COLUMN suspect boolean NOT NULL DEFAULT false;`,
 }
 
 // SchemaVersion is the schema version this build writes and reads.
