@@ -71,4 +71,3 @@ func TestLiveness_SessionLost(t *testing.T) {
 		t.Fatalf("finish by its own process: %v", err)
 	}
 }
-
