@@ -35,11 +35,20 @@ var unsupported = map[string]bool{
 	"regexp-set-notation":  false,
 }
 
+// loaders maps the extensions a listener module may have to how esbuild
+// reads it; a file with any other extension is not imported.
 var loaders = map[string]api.Loader{
 	".js": api.LoaderJS, ".mjs": api.LoaderJS, ".cjs": api.LoaderJS,
 	".ts": api.LoaderTS, ".mts": api.LoaderTS, ".cts": api.LoaderTS,
 	".json": api.LoaderJSON,
 }
+
+// resolveExtensions are tried, in order, for an import without one.
+var resolveExtensions = []string{".ts", ".js", ".mts", ".mjs", ".cts", ".cjs", ".json"}
+
+// maxSourceBytes bounds one listener module. Reading stops there, so an
+// import of a huge or endless file fails instead of filling memory.
+const maxSourceBytes = 8 << 20
 
 // CompileError is a problem found while compiling a script, located in
 // the original file.
@@ -90,7 +99,7 @@ func (s *Script) Inputs() []string {
 // compiled (or has gone).
 func (s *Script) Changed() bool {
 	for p, sum := range s.inputs {
-		b, err := os.ReadFile(p)
+		b, err := readSource(p)
 		if err != nil || sha256.Sum256(b) != sum {
 			return true
 		}
@@ -117,8 +126,13 @@ func compile(path string, needDefault bool) (*Script, error) {
 		return nil, err
 	}
 	progName := path2slash(filepath.Join(filepath.Dir(s.Name), bundleName))
+	// goja reads the map named by the last line; that is this one, and
+	// the loader hands over the map esbuild made in memory, nothing else.
 	code += "\n//# sourceMappingURL=" + bundleName + ".map\n"
-	ast, err := goja.Parse(progName, code, parser.WithSourceMapLoader(func(string) ([]byte, error) {
+	ast, err := goja.Parse(progName, code, parser.WithSourceMapLoader(func(url string) ([]byte, error) {
+		if !strings.HasSuffix(url, bundleName+".map") {
+			return nil, errForeignSourceMap
+		}
 		return sourceMap, nil
 	}))
 	if err != nil {
@@ -144,38 +158,39 @@ func (s *Script) bundle() (code string, sourceMap []byte, err error) {
 	var mu sync.Mutex
 	record := api.Plugin{Name: "switchboard-inputs", Setup: func(b api.PluginBuild) {
 		b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: "file"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
-			data, err := os.ReadFile(a.Path)
+			loader, ok := loaders[strings.ToLower(filepath.Ext(a.Path))]
+			if !ok {
+				return api.OnLoadResult{}, fmt.Errorf("listener modules are .js, .mjs, .cjs, .ts, .mts, .cts or .json files, not %s", displayPath(a.Path))
+			}
+			data, err := readSource(a.Path)
 			if err != nil {
 				return api.OnLoadResult{}, err
 			}
 			mu.Lock()
 			s.inputs[a.Path] = sha256.Sum256(data)
 			mu.Unlock()
-			contents := string(data)
-			loader, ok := loaders[strings.ToLower(filepath.Ext(a.Path))]
-			if !ok {
-				loader = api.LoaderJS
-			}
+			contents := disarmSourceMapComments(string(data))
 			return api.OnLoadResult{Contents: &contents, Loader: loader}, nil
 		})
 	}}
 	wd := filepath.Dir(s.Path)
 	res := api.Build(api.BuildOptions{
-		EntryPoints:    []string{s.Path},
-		AbsWorkingDir:  wd,
-		Outfile:        filepath.Join(wd, bundleName),
-		Bundle:         true,
-		Write:          false,
-		Format:         api.FormatCommonJS,
-		Platform:       api.PlatformNeutral,
-		MainFields:     []string{"module", "main"},
-		Target:         api.ESNext,
-		Supported:      unsupported,
-		External:       []string{"switchboard"},
-		Sourcemap:      api.SourceMapExternal,
-		SourcesContent: api.SourcesContentExclude,
-		LogLevel:       api.LogLevelSilent,
-		Plugins:        []api.Plugin{record},
+		EntryPoints:       []string{s.Path},
+		AbsWorkingDir:     wd,
+		Outfile:           filepath.Join(wd, bundleName),
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatCommonJS,
+		Platform:          api.PlatformNeutral,
+		MainFields:        []string{"module", "main"},
+		Target:            api.ESNext,
+		Supported:         unsupported,
+		External:          []string{"switchboard"},
+		ResolveExtensions: resolveExtensions,
+		Sourcemap:         api.SourceMapExternal,
+		SourcesContent:    api.SourcesContentExclude,
+		LogLevel:          api.LogLevelSilent,
+		Plugins:           []api.Plugin{record},
 	})
 	if len(res.Errors) > 0 {
 		errs := make([]error, 0, len(res.Errors))

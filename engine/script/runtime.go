@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
 	"github.com/switchboard/switchboard/engine"
 )
 
@@ -34,6 +35,9 @@ func newRuntime(s *Script, modules []engine.Module, opts Options) (*Runtime, err
 	vm := r.vm
 	vm.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	vm.SetMaxCallStackSize(opts.MaxCallStackSize)
+	// eval and new Function would otherwise open any file a
+	// "//# sourceMappingURL=" line in their code names.
+	vm.SetParserOptions(parser.WithDisableSourceMaps)
 	if err := installGuards(vm, opts.MaxAllocBytes); err != nil {
 		return nil, fmt.Errorf("install guards: %w", err)
 	}
