@@ -140,3 +140,18 @@ func TestReload_SourceMapCommentsNotOpened(t *testing.T) {
 		t.Fatalf("version %q, want the last good v1", got)
 	}
 }
+
+// TestRun_DynamicImportPointsAtListener runs, through `switchboard run`,
+// a listener whose import(name) cannot load: the error's stack names the
+// listener's file and line, not the internal bundle.
+func TestRun_DynamicImportPointsAtListener(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "dyn.js"), "export default async function (event) {\n  const name = event.payload.module;\n  await import(name);\n}\n")
+	writeFile(t, filepath.Join(dir, "config.toml"), "[[listeners]]\nname = \"dyn\"\nscript = \"dyn.js\"\non = [\"e\"]\n")
+	payload := filepath.Join(dir, "payload.json")
+	writeFile(t, payload, `{"module":"fs"}`)
+	code, out, errOut := runMain(t, "run", "-c", filepath.Join(dir, "config.toml"), "dyn", payload)
+	if code != 1 || !strings.Contains(errOut, `cannot import "fs"`) || !strings.Contains(errOut, "dyn.js:3:") || strings.Contains(out+errOut, "__switchboard_bundle") {
+		t.Fatalf("exit %d, output\n%s%s\nwant 1, the import error and dyn.js:3 (never the bundle)", code, out, errOut)
+	}
+}

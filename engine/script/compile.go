@@ -16,6 +16,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 	"github.com/evanw/esbuild/pkg/api"
+	"github.com/go-sourcemap/sourcemap"
 )
 
 // bundleName is the file name the bundle pretends to have. It sits in the
@@ -24,7 +25,8 @@ import (
 const bundleName = "__switchboard_bundle.js"
 
 // unsupported lists the syntax goja cannot run; esbuild lowers what it
-// can (async generators, for await, using) and turns the rest into
+// can (async generators, for await, using; import(name) becomes a
+// require that fails at the listener's own line) and turns the rest into
 // runtime errors (RegExp d and v flags).
 var unsupported = map[string]bool{
 	"async-generator":      false,
@@ -33,6 +35,7 @@ var unsupported = map[string]bool{
 	"top-level-await":      false,
 	"regexp-match-indices": false,
 	"regexp-set-notation":  false,
+	"dynamic-import":       false,
 }
 
 // loaders maps the extensions a listener module may have to how esbuild
@@ -129,18 +132,18 @@ func compile(path string, needDefault bool) (*Script, error) {
 	// goja reads the map named by the last line; that is this one, and
 	// the loader hands over the map esbuild made in memory, nothing else.
 	code += "\n//# sourceMappingURL=" + bundleName + ".map\n"
-	ast, err := goja.Parse(progName, code, parser.WithSourceMapLoader(func(url string) ([]byte, error) {
+	ast, err := parser.ParseFile(nil, progName, code, 0, parser.WithSourceMapLoader(func(url string) ([]byte, error) {
 		if !strings.HasSuffix(url, bundleName+".map") {
 			return nil, errForeignSourceMap
 		}
 		return sourceMap, nil
 	}))
 	if err != nil {
-		return nil, &CompileError{File: s.Name, Message: "bundle does not parse: " + err.Error()}
+		return nil, s.bundleError("bundle does not parse", err, sourceMap)
 	}
 	s.program, err = goja.CompileAST(ast, false)
 	if err != nil {
-		return nil, &CompileError{File: s.Name, Message: "bundle does not compile: " + err.Error()}
+		return nil, s.bundleError("bundle does not compile", err, sourceMap)
 	}
 	s.Hash = s.hash()
 	if !needDefault {
@@ -214,6 +217,31 @@ func (s *Script) bundle() (code string, sourceMap []byte, err error) {
 		return "", nil, &CompileError{File: s.Name, Message: "esbuild produced no bundle"}
 	}
 	return code, sourceMap, nil
+}
+
+// bundleError locates what goja refused in the bundle (syntax esbuild
+// let through) in the original file, through the bundle's source map.
+func (s *Script) bundleError(what string, err error, sourceMap []byte) error {
+	ce := &CompileError{File: s.Name, Message: what + ": " + err.Error()}
+	var list parser.ErrorList
+	var syntax *goja.CompilerSyntaxError
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		ce.Message = list[0].Message
+		if sm, e := sourcemap.Parse(bundleName+".map", sourceMap); e == nil {
+			pos := list[0].Position
+			if src, _, line, col, ok := sm.Source(pos.Line, pos.Column-1); ok {
+				ce.File = displayPath(filepath.Join(filepath.Dir(s.Path), filepath.FromSlash(src)))
+				ce.Line, ce.Column = line, col+1
+			}
+		}
+	case errors.As(err, &syntax) && syntax.File != nil:
+		pos := syntax.File.Position(syntax.Offset)
+		if !strings.HasSuffix(pos.Filename, bundleName) {
+			ce.File, ce.Line, ce.Column, ce.Message = pos.Filename, pos.Line, pos.Column+1, syntax.Message
+		}
+	}
+	return ce
 }
 
 // messageError turns an esbuild message into a CompileError in the

@@ -60,10 +60,20 @@ func newRuntime(s *Script, modules []engine.Module, opts Options) (*Runtime, err
 		if name == "switchboard" {
 			return sb
 		}
-		panic(vm.NewGoError(fmt.Errorf("cannot import %q: scripts may import only \"switchboard\" and local files", name)))
+		panic(vm.NewTypeError(importRefused(name)))
 	})
 	_ = g.Set("console", r.consoleObject())
 	return r, nil
+}
+
+// importRefused says why a module named at run time (require(name),
+// import(name) with a computed name) cannot be loaded. Local files are
+// bundled at compile time, so only a literal name reaches them.
+func importRefused(name string) string {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "/") {
+		return fmt.Sprintf("cannot import %q: a local file is bundled only when named by a literal, as in import(\"./lib.js\")", name)
+	}
+	return fmt.Sprintf("cannot import %q: scripts may import only \"switchboard\" and local files", name)
 }
 
 // evaluate runs the script's top level once and finds its default export.
