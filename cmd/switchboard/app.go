@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/script"
 	"github.com/switchboard/switchboard/engine/store"
+	"github.com/switchboard/switchboard/engine/watch"
 	"github.com/switchboard/switchboard/engine/worker"
 )
 
@@ -51,7 +52,7 @@ type App struct {
 	AdminAddr  net.Addr
 	Ready      chan struct{}
 
-	watcher  *script.Watcher // nil until Run starts watching
+	watcher  *watch.Watcher // nil until Run starts watching
 	reloadMu sync.Mutex
 	status   atomic.Pointer[admin.ReloadStatus]
 	// pending is the last config reloaded, for reporting which of its

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/engine/admin"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/watch"
 )
 
 // reloadDebounce groups the several events one save makes into one reload.
@@ -22,7 +23,10 @@ const reloadDebounce = 100 * time.Millisecond
 // watch reloads config and scripts whenever config.toml, .env, or a file
 // in a directory holding a listener's script changes.
 func (a *App) watch(ctx context.Context) error {
-	w, err := script.NewWatcher(a.watchPaths(), reloadDebounce, func(changed []string) { a.Reload(changed) })
+	w, err := watch.New(a.watchPaths(), watch.Options{
+		Debounce: reloadDebounce,
+		OnChange: func(changed []string) { a.Reload(changed) },
+	})
 	if err != nil {
 		return fmt.Errorf("watch config and scripts: %w", err)
 	}
