@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/metrics"
 	"strings"
@@ -153,5 +154,134 @@ func TestRun_DynamicImportPointsAtListener(t *testing.T) {
 	code, out, errOut := runMain(t, "run", "-c", filepath.Join(dir, "config.toml"), "dyn", payload)
 	if code != 1 || !strings.Contains(errOut, `cannot import "fs"`) || !strings.Contains(errOut, "dyn.js:3:") || strings.Contains(out+errOut, "__switchboard_bundle") {
 		t.Fatalf("exit %d, output\n%s%s\nwant 1, the import error and dyn.js:3 (never the bundle)", code, out, errOut)
+	}
+}
+
+// reloadCount is switchboard_reloads_total (ok and refused) from /metrics.
+func reloadCount(t *testing.T, app *launched) int {
+	t.Helper()
+	total := 0
+	for _, line := range strings.Split(adminGet(t, "http://"+app.AdminAddr.String()+"/metrics", procAdminToken), "\n") {
+		if !strings.HasPrefix(line, "switchboard_reloads_total{") {
+			continue
+		}
+		var n float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n); err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		total += int(n)
+	}
+	return total
+}
+
+// noise rewrites each file every 10 ms until the test ends, as a log or a
+// database beside the scripts does, and returns a channel that receives
+// the count of rounds written.
+func noise(t *testing.T, files ...string) <-chan int {
+	t.Helper()
+	rounds := make(chan int)
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			for _, f := range files {
+				if err := os.WriteFile(f, []byte(strings.Repeat("x", n)), 0o644); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			select {
+			case rounds <- n:
+			default:
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped })
+	return rounds
+}
+
+// awaitRounds waits until n more rounds of noise were written.
+func awaitRounds(rounds <-chan int, n int) {
+	first := <-rounds
+	for r := first; r < first+n; {
+		r = <-rounds
+	}
+}
+
+// TestReload_IgnoresOtherFiles: a log and a database rewritten every
+// 10 ms inside scripts/ cause no reload under a running server, neither
+// after a good reload nor after a refused one, and do not hold back the
+// reload of a save of the listener's script made meanwhile (a watcher
+// that debounced them too would wait for the noise to stop).
+func TestReload_IgnoresOtherFiles(t *testing.T) {
+	app, cfg := reloadApp(t, procConfig{
+		Listeners: markerListener,
+		Scripts:   map[string]string{"scripts/marker.js": markScript("v0")},
+	})
+	scripts := cfg.Resolve("scripts")
+	rounds := noise(t, filepath.Join(scripts, "server.log"), filepath.Join(scripts, "cache.db"), filepath.Join(scripts, "cache.db-wal"))
+	before := reloadCount(t, app)
+	awaitRounds(rounds, 100) // ≥ 1 s: ten debounce periods
+	if n := reloadCount(t, app) - before; n != 0 {
+		t.Fatalf("%d reload(s) while only the log and the database changed", n)
+	}
+
+	path := cfg.Resolve("scripts/marker.js")
+	saved := time.Now()
+	writeFile(t, path, markScript("v1"))
+	waitReload(t, app, saved, true)
+	if got := versionRun(t, app, "marker"); got != "v1" {
+		t.Fatalf("version %q, want v1", got)
+	}
+
+	saved = time.Now()
+	writeFile(t, path, "export default function () {\n  const x = ;\n}\n")
+	waitReload(t, app, saved, false)
+	before = reloadCount(t, app)
+	awaitRounds(rounds, 50)
+	if n := reloadCount(t, app) - before; n != 0 {
+		t.Fatalf("%d reload(s) from the log and the database after a refused reload", n)
+	}
+	saved = time.Now()
+	writeFile(t, path, markScript("v2"))
+	waitReload(t, app, saved, true)
+	if got := versionRun(t, app, "marker"); got != "v2" {
+		t.Fatalf("version %q, want v2", got)
+	}
+	if n := reloadCount(t, app) - before; n != 1 {
+		t.Fatalf("%d reloads for one save, want 1", n)
+	}
+}
+
+// TestReload_NewModuleAfterRefusal: a save importing a file that does not
+// exist yet is refused; creating that file (which no compiled script
+// depends on yet) reloads.
+func TestReload_NewModuleAfterRefusal(t *testing.T) {
+	app, cfg := reloadApp(t, procConfig{
+		Listeners: markerListener,
+		Scripts:   map[string]string{"scripts/marker.js": markScript("v0")},
+	})
+	saved := time.Now()
+	writeFile(t, cfg.Resolve("scripts/marker.js"), `import { db } from "switchboard";
+import { version } from "./lib/later.js";
+
+export default function handle(event, job) {
+  db.exec("INSERT INTO marks (event_id, listener, version) VALUES (?, ?, ?)", event.id, job.listener, version);
+}
+`)
+	waitReload(t, app, saved, false)
+	saved = time.Now()
+	writeFile(t, cfg.Resolve("scripts/lib/later.js"), `export const version = "later";`+"\n")
+	waitReload(t, app, saved, true)
+	if got := versionRun(t, app, "marker"); got != "later" {
+		t.Fatalf("version %q, want later", got)
 	}
 }

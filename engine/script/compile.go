@@ -46,6 +46,13 @@ var loaders = map[string]api.Loader{
 	".json": api.LoaderJSON,
 }
 
+// IsModule reports whether path has an extension a listener module may
+// have (.js, .mjs, .cjs, .ts, .mts, .cts, .json).
+func IsModule(path string) bool {
+	_, ok := loaders[strings.ToLower(filepath.Ext(path))]
+	return ok
+}
+
 // resolveExtensions are tried, in order, for an import without one.
 var resolveExtensions = []string{".ts", ".js", ".mts", ".mjs", ".cts", ".cjs", ".json"}
 
