@@ -38,7 +38,7 @@ func newRuntime(s *Script, modules []engine.Module, opts Options) (*Runtime, err
 	// eval and new Function would otherwise open any file a
 	// "//# sourceMappingURL=" line in their code names.
 	vm.SetParserOptions(parser.WithDisableSourceMaps)
-	if err := installGuards(vm, opts.MaxAllocBytes); err != nil {
+	if err := installGuards(r, opts.MaxAllocBytes); err != nil {
 		return nil, fmt.Errorf("install guards: %w", err)
 	}
 	sb := vm.NewObject()
@@ -89,6 +89,18 @@ func (r *Runtime) evaluate(s *Script) error {
 	r.handle = fn
 	r.evaluated = true
 	return nil
+}
+
+// checkStop ends Go code running on behalf of the script (a guarded
+// built-in) once the attempt's context has ended or the heap watchdog
+// stopped it; the interrupt it set then ends the JS around it.
+func (r *Runtime) checkStop() {
+	if r.overLimit.Load() {
+		panic(r.vm.NewGoError(ErrMemoryLimit))
+	}
+	if err := r.ctx().Err(); err != nil {
+		panic(r.vm.NewGoError(err))
+	}
 }
 
 // current returns the invocation the runtime is running, or nil between
