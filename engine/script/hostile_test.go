@@ -213,3 +213,38 @@ func TestSandbox_OthersKeepRunning(t *testing.T) {
 		t.Fatalf("%d of %d calm attempts failed", failed.Load(), ran.Load())
 	}
 }
+
+// TestSandbox_WatchdogBound: JS that grows memory step by step (no
+// single built-in call doing it) is stopped by the heap watchdog with
+// ErrMemoryLimit. Growth in small steps ends under twice MemoryLimit; a
+// string doubled in a loop (s += s: one VM step allocating twice the
+// string, which no interrupt can cut short) under five times it.
+func TestSandbox_WatchdogBound(t *testing.T) {
+	heapCeiling(t, 768<<20)
+	tests := []struct {
+		name, body string
+		bound      uint64
+	}{
+		{"objects pushed", `const keep = []; for (;;) keep.push({ a: [1, 2, 3], s: "abc" + keep.length })`, 2 * hostileLimit},
+		{"arrays mapped", `const keep = []; for (;;) keep.push(new Array(1000).fill(0).map((_, i) => ({ i })))`, 2 * hostileLimit},
+		{"strings appended", `const keep = []; const s = "x".repeat(1 << 20); for (;;) keep.push(s + "y")`, 2 * hostileLimit},
+		{"string kept doubling", `let s = "x"; for (const keep = [];;) keep.push(s += s)`, 5 * hostileLimit},
+		{"string doubling", `let s = "x"; for (;;) s += s`, 5 * hostileLimit},
+	}
+	e := NewEngine(nil, Options{MemoryLimit: hostileLimit})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := compileSource(t, "export default function () { "+tt.body+" }")
+			inv, _ := newInv(t, nil)
+			var err error
+			peak := heapPeak(func() { err = e.Run(runCtx(t, 60*time.Second), s, inv) })
+			if !errors.Is(err, ErrMemoryLimit) {
+				t.Fatalf("err = %v, want ErrMemoryLimit", err)
+			}
+			t.Logf("heap peak %d MiB above the start (limit %d MiB)", peak>>20, hostileLimit>>20)
+			if peak > tt.bound {
+				t.Errorf("heap grew %d MiB, past %d MiB", peak>>20, tt.bound>>20)
+			}
+		})
+	}
+}

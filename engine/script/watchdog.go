@@ -81,10 +81,7 @@ func (w *watchdog) loop() {
 		if value(samples[0]) < threshold {
 			continue
 		}
-		// Much of the heap may be garbage: only a collection tells.
-		runtime.GC()
-		metrics.Read(samples[1:])
-		live := value(samples[1])
+		live := w.measure(t.C, samples)
 
 		w.mu.Lock()
 		if live > w.limit {
@@ -100,6 +97,32 @@ func (w *watchdog) loop() {
 			w.threshold = max(w.limit, live+w.limit/2)
 		}
 		w.mu.Unlock()
+	}
+}
+
+// measure returns the live heap: much of the heap may be garbage, and
+// only a collection tells. The collector lets garbage grow to the live
+// size at most, so a heap past twice the limit is over it for sure; the
+// heap is watched while the collection runs, since a script may go on
+// allocating meanwhile, and is reported over the limit at once when it
+// passes twice the limit instead of when the collection ends.
+func (w *watchdog) measure(tick <-chan time.Time, samples []metrics.Sample) uint64 {
+	collected := make(chan struct{})
+	go func() {
+		runtime.GC()
+		close(collected)
+	}()
+	for {
+		metrics.Read(samples[:1])
+		if heap := value(samples[0]); heap > 2*w.limit {
+			return heap / 2
+		}
+		select {
+		case <-collected:
+			metrics.Read(samples[1:])
+			return value(samples[1])
+		case <-tick:
+		}
 	}
 }
 
