@@ -78,10 +78,11 @@ func (w *watchdog) loop() {
 		w.mu.Unlock()
 
 		metrics.Read(samples[:1])
-		if value(samples[0]) < threshold {
+		heap := value(samples[0])
+		if heap < threshold {
 			continue
 		}
-		live := w.measure(t.C, samples)
+		live := w.measure(t.C, samples, heap)
 
 		w.mu.Lock()
 		if live > w.limit {
@@ -101,27 +102,26 @@ func (w *watchdog) loop() {
 }
 
 // measure returns the live heap: much of the heap may be garbage, and
-// only a collection tells. The collector lets garbage grow to the live
-// size at most, so a heap past twice the limit is over it for sure; the
-// heap is watched while the collection runs, since a script may go on
-// allocating meanwhile, and is reported over the limit at once when it
-// passes twice the limit instead of when the collection ends.
-func (w *watchdog) measure(tick <-chan time.Time, samples []metrics.Sample) uint64 {
+// only a collection tells. A script may go on allocating while the
+// collection runs, so the heap is watched meanwhile: if it grows by more
+// than the limit before the collection ends, whatever that growth is, it
+// alone passes the limit, and waiting would only let it grow more.
+func (w *watchdog) measure(tick <-chan time.Time, samples []metrics.Sample, start uint64) uint64 {
 	collected := make(chan struct{})
 	go func() {
 		runtime.GC()
 		close(collected)
 	}()
 	for {
-		metrics.Read(samples[:1])
-		if heap := value(samples[0]); heap > 2*w.limit {
-			return heap / 2
-		}
 		select {
 		case <-collected:
 			metrics.Read(samples[1:])
 			return value(samples[1])
 		case <-tick:
+		}
+		metrics.Read(samples[:1])
+		if heap := value(samples[0]); heap > start+w.limit {
+			return heap - start
 		}
 	}
 }
