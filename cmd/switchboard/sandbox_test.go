@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/admin"
 )
 
 // heapCeiling aborts the test binary if the Go heap passes limit before
@@ -284,4 +290,85 @@ export default function handle(event, job) {
 	if got := versionRun(t, app, "marker"); got != "later" {
 		t.Fatalf("version %q, want later", got)
 	}
+}
+
+// TestServe_HostileListenerFailsAlone runs the report's payload as a
+// listener of a real server, beside an ordinary one, with the default
+// scripts.memory_limit: its attempts fail with the memory error within
+// the 3 s timeout, the heap stays bounded, the other listener's job is
+// done and the server stays ready.
+func TestServe_HostileListenerFailsAlone(t *testing.T) {
+	heapCeiling(t, 1536<<20)
+	app, _ := reloadApp(t, procConfig{
+		Listeners: markerListener + `
+[[listeners]]
+name = "bomb"
+script = "scripts/bomb.js"
+on = ["media.processed"]
+tries = 2
+timeout = "3s"
+`,
+		Scripts: map[string]string{
+			"scripts/marker.js": markScript("v1"),
+			"scripts/bomb.js":   "export default function () {\n  const s = 'x'.repeat(1 << 20);\n  JSON.stringify(new Array(100000).fill(s));\n}\n",
+		},
+	})
+	runtime.GC()
+	base := heapNow()
+	var version string
+	peak := peakDuring(func() { version = versionRun(t, app, "marker") })
+	if version != "v1" {
+		t.Fatalf("marker ran version %q, want v1", version)
+	}
+	// 512 MiB default limit, 64 MiB per-call budget.
+	if peak > base+512<<20 {
+		t.Errorf("heap grew %d MiB while the bomb ran", (peak-base)>>20)
+	}
+	jobs, err := app.queue.ListJobs(context.Background(), engine.JobQuery{Listener: "bomb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].State != engine.JobFailed || jobs[0].LastError == nil ||
+		!strings.Contains(jobs[0].LastError.Message, "JSON.stringify would exceed the script memory budget of 64 MiB per call") {
+		t.Fatalf("bomb jobs = %+v, want one failed with the memory budget error", jobs)
+	}
+	if jobs[0].LastError.Kind == "timeout" {
+		t.Fatalf("the bomb timed out instead of failing on memory: %+v", jobs[0].LastError)
+	}
+	cl := &admin.Client{BaseURL: "http://" + app.AdminAddr.String(), Token: procAdminToken}
+	if rd, err := cl.Ready(context.Background()); err != nil || !rd.Ready {
+		t.Fatalf("readyz = %+v, %v; want ready", rd, err)
+	}
+}
+
+func heapNow() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// peakDuring returns the largest heap seen while run runs.
+func peakDuring(run func()) uint64 {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := heapNow(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	run()
+	close(done)
+	<-stopped
+	return peak.Load()
 }

@@ -168,3 +168,13 @@ func TestGuards_SlowPathsTransparent(t *testing.T) {
 		}
 	}
 }
+
+// TestGuards_EvalIsGlobal: eval is guarded by a wrapper, so it runs code
+// in the global scope, as an indirect eval does (the README says so).
+func TestGuards_EvalIsGlobal(t *testing.T) {
+	vm := guardedVM(t, 64<<20)
+	v, err := vm.RunString(`(function () { const local = 1; globalThis.g = 2; return [eval("typeof local"), eval("g"), eval("1 + 1")].join() })()`)
+	if err != nil || v.String() != "undefined,2,2" {
+		t.Fatalf("got %v, %v; want undefined,2,2", v, err)
+	}
+}

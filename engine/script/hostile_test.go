@@ -59,6 +59,8 @@ var hostile = []struct{ name, body string }{
 	{"Object.assign of a string", `Object.assign({}, "x".repeat(1 << 22))`},
 	{"apply of an array-like", `Math.max.apply(null, { length: 2 ** 26 })`},
 	{"Reflect.apply of an array-like", `Reflect.apply(Math.max, null, { length: 2 ** 26 })`},
+	{"Reflect.construct of an array-like", `Reflect.construct(Array, { length: 2 ** 26 })`},
+	{"new Map of an array", `new Map(new Array(1 << 19).fill([1, 2]))`},
 	{"new Set of a typed array", `new Set(new Int32Array(1 << 21).map((_, i) => i))`},
 	{"Promise.all of an array", `Promise.all(new Array(1 << 19).fill(0))`},
 	{"typed array join", `new Float64Array(1 << 20).fill(-1.2345678901234567e-300).join()`},
