@@ -147,11 +147,13 @@ func (m *jsonMeter) visit(call goja.FunctionCall) goja.Value {
 		rethrow(err)
 		value = v
 	}
-	if m.calls++; m.calls&255 == 0 {
-		m.g.r.checkStop()
-	}
 	depth := m.enter(holder)
 	n, obj := m.size(value)
+	// goja writes between these calls: check the deadline and the
+	// watchdog every 256 values or 1 MiB of output, whichever is first.
+	if m.calls++; m.calls&255 == 0 || m.total>>20 != (m.total+n)>>20 {
+		m.g.r.checkStop()
+	}
 	inArray := holder != nil && holder.ClassName() == "Array"
 	if n < 0 && !inArray {
 		return value // omitted, key and all
