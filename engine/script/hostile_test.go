@@ -149,22 +149,23 @@ func TestSandbox_HostilePayloads(t *testing.T) {
 }
 
 // TestSandbox_IssuePayload is the payload from the report at full size:
-// it fails at once with a memory error instead of growing to 2 GB. It
-// runs only after the scaled-down payloads held, so a regression cannot
-// make it take the machine down.
+// it fails with a memory error instead of growing to 2 GB (the deadline
+// is generous: the error, not the clock, is what is promised). It runs
+// only after the scaled-down payload held, so a regression cannot make
+// it take the machine down.
 func TestSandbox_IssuePayload(t *testing.T) {
 	heapCeiling(t, 768<<20)
 	e := NewEngine(nil, Options{MemoryLimit: hostileLimit})
 	s := compileSource(t, "export default function () { const s = 'x'.repeat(1 << 20); JSON.stringify(new Array(1000).fill(s)); }")
 	inv, _ := newInv(t, nil)
-	if err := e.Run(runCtx(t, 3*time.Second), s, inv); !memoryError(err) {
+	if err := e.Run(runCtx(t, 60*time.Second), s, inv); !memoryError(err) {
 		t.Fatalf("scaled payload: err = %v, want a memory error; not running the full one", err)
 	}
 	s = compileSource(t, "export default function () { const s = 'x'.repeat(1 << 20); JSON.stringify(new Array(100000).fill(s)); }")
 	var err error
-	peak := heapPeak(func() { err = e.Run(runCtx(t, 3*time.Second), s, inv) })
+	peak := heapPeak(func() { err = e.Run(runCtx(t, 60*time.Second), s, inv) })
 	if !memoryError(err) {
-		t.Fatalf("err = %v (%T), want a memory error within the 3 s timeout", err, err)
+		t.Fatalf("err = %v (%T), want a memory error", err, err)
 	}
 	if peak > hostileLimit {
 		t.Errorf("heap grew %d MiB", peak>>20)
