@@ -40,7 +40,7 @@
 //   - Built-in calls. A built-in runs in Go, where no interrupt reaches it,
 //     and a Go allocation too large for the machine is fatal, so every
 //     built-in whose result can be far larger than what the script holds
-//     is guarded (guard.js, guard_json.go, guard_join.go). The guard works
+//     is guarded (guard*.js, guard_json.go, guard_join.go). The guard works
 //     out the result's size first, or meters it as it is written, and past
 //     MaxAllocBytes (default MemoryLimit/8) throws "RangeError: X would
 //     exceed the script memory budget of N MiB per call". Guarded are

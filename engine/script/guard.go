@@ -27,10 +27,18 @@ const (
 	entryBytes   = 640 // one [key, value] pair or descriptor (Object.entries)
 )
 
-//go:embed guard.js
-var guardSource string
+var (
+	//go:embed guard.js
+	guardHelpers string
+	//go:embed guard_text.js
+	guardText string
+	//go:embed guard_values.js
+	guardValues string
+)
 
-var guardProgram = goja.MustCompile("switchboard:guard", guardSource, true)
+// guardProgram evaluates to one function, taking the budgets, whose body
+// is the three files in order (they share the helpers guard.js defines).
+var guardProgram = goja.MustCompile("switchboard:guard", "(function (L) {\n"+guardHelpers+guardText+guardValues+"})", true)
 
 // budget is what one call of a built-in may create.
 type budget struct {
@@ -54,7 +62,8 @@ func (b budget) String() string {
 // installGuards wraps the built-ins of r's runtime whose result size an
 // argument or repeated references can set (see guard.js, guard_json.go
 // and guard_join.go)
-// so that one call creates at most maxBytes.
+// so that one call creates at most maxBytes (see also guard_text.js and
+// guard_values.js).
 func installGuards(r *Runtime, maxBytes int64) error {
 	b := newBudget(maxBytes)
 	g, err := installJSON(r, b)
