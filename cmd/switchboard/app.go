@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/watch"
 	"github.com/switchboard/switchboard/engine/worker"
 )
 
@@ -37,9 +38,9 @@ type App struct {
 	appDB  *db.DB
 	router *engine.Router
 	engine *script.Engine
-	// scripts is the compiled set of the generation serving now; only
-	// reloads (under reloadMu) read and replace it.
-	scripts *script.Set
+	// scripts is the compiled set of the generation serving now: reloads
+	// (under reloadMu) replace it, the watcher reads its inputs.
+	scripts atomic.Pointer[script.Set]
 	pool    *worker.Pool
 	ingest  *ingest.Server
 	admin   *admin.Server
@@ -51,7 +52,7 @@ type App struct {
 	AdminAddr  net.Addr
 	Ready      chan struct{}
 
-	watcher  *script.Watcher // nil until Run starts watching
+	watcher  *watch.Watcher // nil until Run starts watching
 	reloadMu sync.Mutex
 	status   atomic.Pointer[admin.ReloadStatus]
 	// pending is the last config reloaded, for reporting which of its
@@ -92,7 +93,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.scripts = set
+	a.scripts.Store(set)
 	a.router.Swap(gen)
 
 	a.pool = worker.New(worker.Options{
