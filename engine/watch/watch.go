@@ -10,10 +10,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // DefaultDebounce is how long a Watcher waits after the last event of a
@@ -51,11 +52,9 @@ type Watcher struct {
 	trees map[string]bool            // directories watched with their subdirectories
 	files map[string]map[string]bool // directory → file names watched in it
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	started   atomic.Bool
-	stop      chan struct{}
-	done      chan struct{}
+	life startstop.Once
+	stop chan struct{}
+	done chan struct{}
 }
 
 // New watches each path: a directory with everything below it
@@ -149,30 +148,19 @@ func (w *Watcher) addTree(dir string) ([]string, error) {
 
 // Start reports changes until ctx ends or Close is called.
 func (w *Watcher) Start(ctx context.Context) {
-	w.startOnce.Do(func() {
-		select {
-		case <-w.stop: // closed before it started
-			return
-		default:
-		}
-		w.started.Store(true)
-		go w.loop(ctx)
-	})
+	w.life.Start(func() { go w.loop(ctx) })
 }
 
 // Close stops the watcher and waits for a report in progress. It is
 // idempotent and safe if Start never ran.
 func (w *Watcher) Close() error {
-	var err error
-	w.stopOnce.Do(func() {
+	return w.life.Stop(func(started bool) error {
 		close(w.stop)
-		w.startOnce.Do(func() {}) // a later Start must not launch the loop
-		if w.started.Load() {
+		if started {
 			<-w.done
 		}
-		err = w.fs.Close()
+		return w.fs.Close()
 	})
-	return err
 }
 
 func (w *Watcher) loop(ctx context.Context) {
