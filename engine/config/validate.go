@@ -38,6 +38,9 @@ func (c *Config) Validate() error {
 			bad("admin.token", "must be set when admin.listen (%s) is not a loopback address", c.Admin.Listen)
 		}
 	}
+	if h := c.Admin.HistoryRetention.D(); h < time.Hour || h > 90*24*time.Hour {
+		bad("admin.history_retention", "%s is out of range 1h..90d", h)
+	}
 	if c.Storage.Dir == "" {
 		bad("storage.dir", "must be set")
 	}
@@ -101,6 +104,7 @@ func (c *Config) Validate() error {
 		bad("scripts.max_call_stack", "must be at least 16")
 	}
 	errs = append(errs, c.validateSources()...)
+	errs = append(errs, c.validateAlerts()...)
 	if _, err := c.Routes(); err != nil {
 		errs = append(errs, err)
 	}
