@@ -197,7 +197,7 @@ func (f *fakeStore) RetryJob(_ context.Context, id string) error {
 		return err
 	}
 	if f.jobs[i].State != engine.JobFailed {
-		return fmt.Errorf("job %s is %s: %w", id, f.jobs[i].State, ErrConflict)
+		return fmt.Errorf("job %s is %s, only failed jobs can be retried or forgotten: %w", id, f.jobs[i].State, ErrConflict)
 	}
 	f.jobs[i].State, f.jobs[i].Attempt = engine.JobPending, 0
 	return nil
@@ -209,6 +209,9 @@ func (f *fakeStore) ForgetJob(_ context.Context, id string) error {
 	i, err := f.find(id)
 	if err != nil {
 		return err
+	}
+	if f.jobs[i].State != engine.JobFailed {
+		return fmt.Errorf("job %s is %s, only failed jobs can be retried or forgotten: %w", id, f.jobs[i].State, ErrConflict)
 	}
 	f.jobs = slices.Delete(f.jobs, i, i+1)
 	return nil

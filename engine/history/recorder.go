@@ -76,8 +76,9 @@ func New(opts Options) (*Recorder, error) {
 }
 
 // ObserveAttempt records one finished attempt of listener: how it ended,
-// how long it waited from its job becoming due to its start, and how long
-// it ran. Returned attempts (handed back unrun) are not recorded.
+// how long it waited from its job becoming due to its start (a negative
+// wait: unknown, not recorded), and how long it ran. Returned attempts
+// (handed back unrun) are not recorded.
 func (r *Recorder) ObserveAttempt(listener string, o engine.Outcome, wait, runtime time.Duration) {
 	if r == nil || o == engine.Returned {
 		return
@@ -88,7 +89,9 @@ func (r *Recorder) ObserveAttempt(listener string, o engine.Outcome, wait, runti
 			s.Failed++
 		}
 		s.Runtime.Observe(runtime)
-		s.Wait.Observe(max(wait, 0))
+		if wait >= 0 {
+			s.Wait.Observe(wait)
+		}
 	})
 }
 
