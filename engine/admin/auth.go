@@ -121,14 +121,26 @@ func (e *forbiddenError) Unwrap() error { return ErrForbidden }
 func forbidden(msg string) error { return &forbiddenError{msg: msg} }
 
 // sameOrigin reports whether a browser says r comes from a page of this
-// server: Origin names this host, or, without Origin, Sec-Fetch-Site says
-// same-origin. A request with neither is refused: browsers send one.
+// server. Origin, when it names an origin, must name this host; Fetch
+// Metadata, when sent, must say same-origin; and one of them must vouch
+// for the request (browsers send both; a form post under a strict
+// referrer policy sends Origin "null", which vouches for nothing).
 func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	vouched := false
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
-		return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
+		vouched = true
 	}
-	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site != "same-origin" {
+			return false
+		}
+		vouched = true
+	}
+	return vouched
 }
 
 // secureRequest reports whether the browser reached us over TLS, directly

@@ -261,6 +261,8 @@ func TestLogin_StateChangesNeedCSRFAndOrigin(t *testing.T) {
 		{"no origin and no fetch metadata", csrf, "none", nil, 403},
 		{"cross-site fetch metadata", csrf, "none", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{"same-origin fetch metadata", csrf, "none", map[string]string{"Sec-Fetch-Site": "same-origin"}, 200},
+		{"a null origin with same-origin fetch metadata", csrf, "null", map[string]string{"Sec-Fetch-Site": "same-origin"}, 200},
+		{"own origin but cross-site fetch metadata", csrf, "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{"own origin and csrf token", csrf, "", nil, 200},
 	}
 	for _, c := range cases {

@@ -71,6 +71,7 @@ export function jobView(rt, ctx) {
   }));
   const v = view(el, async () => {
     const j = await get(`/api/jobs/${enc(id)}`);
+    el.dataset.state = j.state;
     const can = ctx.canAct() && j.state === 'failed';
     retry.disabled = !can;
     forget.disabled = !can;

@@ -91,7 +91,7 @@ export function auditView(rt) {
     const page = await get('/api/audit', { limit: 100, before });
     body.replaceChildren(table(['at', 'action', 'target', 'count', 'from'], page.entries.map((e) => h('tr', null,
       h('td', null, fmtTime(e.at)), h('td', null, badge(e.action, 'muted')), h('td', null, e.target),
-      h('td', { class: 'num' }, String(e.count)), h('td', { class: 'small' }, e.actor)))), 'No operator actions yet.'),
+      h('td', { class: 'num' }, String(e.count)), h('td', { class: 'small' }, e.actor))), 'No operator actions yet.'),
     h('nav', { class: 'pager' }, page.next ? h('a', { class: 'pill', href: routeWith('audit', { before: page.next }) }, 'Older →') : null));
   });
   v.paused = !!before;
