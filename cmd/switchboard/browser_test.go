@@ -35,7 +35,8 @@ const browserToken = "console-test-token"
 const hostile = `<script>window.__pwned=1</script>"><img src=x onerror=window.__pwned=2>`
 
 // chromiumPath finds the browser: $SWITCHBOARD_CHROMIUM, else chromium on
-// the PATH.
+// the PATH. Without one the test skips, unless SWITCHBOARD_REQUIRE_BROWSER
+// is set (CI sets it).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("SWITCHBOARD_CHROMIUM"); p != "" {
@@ -45,6 +46,9 @@ func chromiumPath(t *testing.T) string {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
+	}
+	if os.Getenv("SWITCHBOARD_REQUIRE_BROWSER") != "" {
+		t.Fatal("SWITCHBOARD_REQUIRE_BROWSER is set but no chromium is on PATH")
 	}
 	t.Skip("browser tests skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
 	return ""
