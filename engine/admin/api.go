@@ -11,12 +11,6 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// Page sizes for list endpoints.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
 // EventPage is one page of GET /api/events. Next is the cursor for the
 // following page ("after"), empty on the last page. With view=summary,
 // Summaries holds the events instead (no payloads or headers).
@@ -66,13 +60,13 @@ type Count struct {
 func parseLimit(r *http.Request) (int, error) {
 	raw := r.URL.Query().Get("limit")
 	if raw == "" {
-		return defaultLimit, nil
+		return engine.DefaultPageSize, nil
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 {
 		return 0, invalid("limit: %q is not a positive integer", raw)
 	}
-	return min(n, maxLimit), nil
+	return engine.PageSize(n), nil
 }
 
 // parseState reads ?state=, which must name a job state if given.
@@ -99,7 +93,8 @@ func parseNewest(r *http.Request) (bool, error) {
 }
 
 // eventQuery reads the list and search parameters of GET /api/events:
-// q (see Search) or source, delivery, field and value.
+// q (see Search) or source, delivery, field and value; scan bounds the
+// events one call examines.
 func eventQuery(r *http.Request) (Search, engine.EventQuery, error) {
 	limit, err := parseLimit(r)
 	if err != nil {
@@ -128,7 +123,29 @@ func eventQuery(r *http.Request) (Search, engine.EventQuery, error) {
 	}
 	q := s.query()
 	q.Newest, q.Limit, q.After = newest, limit, v.Get("after")
+	if q.Scan, err = parseScan(v.Get("scan")); err != nil {
+		return s, q, err
+	}
 	return s, q, nil
+}
+
+// A search examines at most this many events per call by default (about
+// 40 ms on bbolt), answering with a cursor to go on from: a page stays
+// fast however long the history is.
+const (
+	defaultScan = 2000
+	maxScan     = 100_000
+)
+
+func parseScan(raw string) (int, error) {
+	if raw == "" {
+		return defaultScan, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, invalid("scan: %q is not a positive integer", raw)
+	}
+	return min(n, maxScan), nil
 }
 
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {

@@ -22,7 +22,7 @@ export function eventsView(rt, ctx) {
       h('code', null, 'source = NAME'), ', or a payload field such as ', h('code', null, 'data.id = task_01…'), '.'),
     body);
   const v = view(el, async () => {
-    const page = await get('/api/events', { order: 'newest', view: 'summary', limit: PAGE, q, after });
+    const page = await search(q, after);
     const rows = page.summaries.map((e) => h('tr', { 'data-event': e.id },
       h('td', null, h('a', { href: route('events', e.id) }, e.id)),
       h('td', null, e.name), h('td', null, e.source), h('td', null, e.deliveryId || '—'),
@@ -36,8 +36,27 @@ export function eventsView(rt, ctx) {
   return v;
 }
 
+// A search examines a bounded stretch of events per call; go on to older
+// stretches (each call stays fast) until a page is full or enough was
+// examined for one look, then offer to go on.
+const ROUNDS = 10;
+
+async function search(q, after) {
+  const out = { summaries: [], next: '' };
+  let cursor = after;
+  for (let round = 0; round < (q ? ROUNDS : 1); round++) {
+    const page = await get('/api/events', { order: 'newest', view: 'summary', limit: PAGE - out.summaries.length, q, after: cursor });
+    out.summaries.push(...page.summaries);
+    out.next = page.next || '';
+    if (!out.next || out.summaries.length >= PAGE) break;
+    cursor = out.next;
+  }
+  return out;
+}
+
 function pager(next, q) {
-  return h('nav', { class: 'pager' }, next ? h('a', { href: routeWith('events', { q, after: next }), class: 'pill' }, 'Older →') : null);
+  return h('nav', { class: 'pager' }, next ? h('a', { href: routeWith('events', { q, after: next }), class: 'pill' },
+    q ? 'Search older events →' : 'Older →') : null);
 }
 
 const hidden = /signature|secret|token|authorization|cookie|api-?key|password/i;
