@@ -20,7 +20,7 @@ import (
 func TestConsole_Browser(t *testing.T) {
 	log := &consoleLog{}
 	ctx := newBrowser(t, log) // skips without chromium
-	app := startConsoleApp(t, consoleConfig(t))
+	app := startConsoleApp(t, consoleConfig(t, ""))
 	admin := "http://" + app.AdminAddr.String()
 
 	for i := range 3 {

@@ -155,7 +155,9 @@ func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-func consoleConfig(t *testing.T) *config.Config {
+// consoleConfig writes a config of three test listeners (steady, echo,
+// flaky) and one hmac source; extra is appended.
+func consoleConfig(t *testing.T, extra string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	scripts := map[string]string{
@@ -216,7 +218,7 @@ script = "scripts/flaky.js"
 on = ["render"]
 tries = 2
 backoff = ["50ms"]
-`)
+`+extra)
 	cfg, err := config.Load(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
