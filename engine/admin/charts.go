@@ -199,9 +199,9 @@ func (c *chartCache) load(ctx context.Context, st Store, pending func() []engine
 		}
 	}
 	c.mu.Unlock()
-	samples, err := st.Samples(ctx, fetchFrom, now.Add(time.Minute))
+	samples, err := readSamples(ctx, st, fetchFrom, now.Add(time.Minute))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read history: %w", err)
+		return nil, nil, err
 	}
 	samples = append(samples, pending()...)
 	fresh := make([]map[string]engine.Sample, n)
@@ -232,6 +232,46 @@ func (c *chartCache) load(ctx context.Context, st Store, pending func() []engine
 		figs[l] = figures(*smp, recentMinutes)
 	}
 	return out, figs, nil
+}
+
+// readSamples reads [from, to) from the queue; a long range (a cold 24 h
+// chart) in parallel slices, since decoding the samples is what it costs.
+func readSamples(ctx context.Context, st Store, from, to time.Time) ([]engine.Sample, error) {
+	const parallel = 4
+	if to.Sub(from) < 4*time.Hour {
+		s, err := st.Samples(ctx, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		return s, nil
+	}
+	part := to.Sub(from).Truncate(time.Minute)/parallel + time.Minute
+	parts := make([][]engine.Sample, parallel)
+	errs := make([]error, parallel)
+	var wg sync.WaitGroup
+	for i := range parallel {
+		a, b := from.Add(time.Duration(i)*part), from.Add(time.Duration(i+1)*part)
+		if !a.Before(to) {
+			break
+		}
+		if b.After(to) {
+			b = to
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i], errs[i] = st.Samples(ctx, a, b)
+		}()
+	}
+	wg.Wait()
+	var out []engine.Sample
+	for i := range parts {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("read history: %w", errs[i])
+		}
+		out = append(out, parts[i]...)
+	}
+	return out, nil
 }
 
 // store fills out's gaps from fresh and caches the settled buckets.

@@ -68,6 +68,7 @@ export function fmtClock(d) {
 // a duration in milliseconds, short: 850µs, 12ms, 3.4s, 2m05s, 1h12m.
 export function fmtMs(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';
+  if (ms === 0) return '0';
   if (ms < 1) return `${Math.round(ms * 1000)}µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)}ms`;
   const s = ms / 1000;

@@ -73,9 +73,8 @@ function listenerCard(name, info, jh, st, times, step, now) {
   const jobs = (info && info.jobs) || {};
   const rec = (jh && jh.recent) || {};
   const zero = times.map(() => 0);
-  const minutes = step / 60;
   const series = (k) => (jh ? jh[k] : zero);
-  const rate = (k) => series(k).map((v) => v / minutes);
+  const rate = (k) => perMinute(series(k), times, step, now);
   const oldest = st.oldestDueBy && st.oldestDueBy[name];
   return h('article', { class: 'card listener', 'data-listener': name },
     h('h3', null, h('a', { href: route('listeners', name) }, name), ' ',
@@ -100,6 +99,18 @@ function listenerCard(name, info, jh, st, times, step, now) {
         series: [{ label: 'p50', values: series('waitP50'), cls: 'c0' }, { label: 'p95', values: series('waitP95'), cls: 'c1' }] })));
 }
 
+// perMinute turns counts per bucket into counts per minute; the current
+// bucket is only partly over, so it is divided by the part that is (at
+// least a quarter of it, so its first seconds do not spike).
+function perMinute(counts, times, step, now) {
+  const minutes = step / 60;
+  return counts.map((v, i) => {
+    if (i !== counts.length - 1 || !times[i]) return v / minutes;
+    const elapsed = Math.min(Math.max((now - times[i].getTime()) / 60000, minutes / 4), minutes);
+    return v / elapsed;
+  });
+}
+
 function fig(label, value, href) {
   return h('div', { class: 'fig' }, h('span', { class: 'label' }, label),
     href ? h('a', { class: 'value', href }, value) : h('span', { class: 'value' }, value));
@@ -108,7 +119,7 @@ function fig(label, value, href) {
 function webhooks(hist, times) {
   const list = hist.webhooks || [];
   if (!list.length) return h('p', { class: 'muted' }, 'No webhooks received in this range.');
-  const minutes = hist.step / 60;
+  const now = Date.now();
   const sources = [...new Set(list.map((w) => w.source))];
   const rows = list.map((w) => h('tr', null, h('td', null, w.source),
     h('td', null, badge(String(w.code), w.code < 300 ? 'ok' : w.code < 500 ? 'warn' : 'failed')),
@@ -116,7 +127,7 @@ function webhooks(hist, times) {
   const charts = sources.map((src) => lineChart({
     title: `${src}: requests per minute`, times, step: hist.step, fmt: perMin,
     series: list.filter((w) => w.source === src).map((w, i) => ({
-      label: String(w.code), values: w.count.map((v) => v / minutes), cls: w.code >= 400 ? 'bad' : `c${i}` })),
+      label: String(w.code), values: perMinute(w.count, times, hist.step, now), cls: w.code >= 400 ? 'bad' : `c${i}` })),
   }));
   return h('div', { class: 'webhooks' }, table(['source', 'answer', 'requests'], rows), h('div', { class: 'charts' }, charts));
 }
