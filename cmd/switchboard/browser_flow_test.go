@@ -68,6 +68,24 @@ func TestConsole_Browser(t *testing.T) {
 			until(`document.querySelector('section[data-state]').dataset.state === 'done'`))
 	})
 
+	step(t, "retry the failed jobs a filter selects, after a confirmation", func(t *testing.T) {
+		if err := app.queue.KVSet(context.Background(), "flaky", "mode", []byte(`"fail"`), 0); err != nil {
+			t.Fatal(err)
+		}
+		ev := send(t, app, map[string]any{"type": "render", "data": map[string]any{"id": "task_again", "title": "plain"}})
+		job := consoleJob(t, app, ev, "flaky", engine.JobFailed)
+		browse(t, ctx, "failed page", chromedp.Navigate(admin+"/#/failed?listener=flaky&error=cannot+render"),
+			until(`!!document.querySelector('tr[data-job="`+job.ID+`"]')`),
+			chromedp.Click(chromedp.CSS(`button[data-action=retry-all]`)),
+			until(`!document.querySelector('.confirm').hidden && document.querySelector('.confirm').textContent.includes('of listener flaky whose error contains "cannot render"')`))
+		if err := app.queue.KVSet(context.Background(), "flaky", "mode", []byte(`"ok"`), 0); err != nil {
+			t.Fatal(err)
+		}
+		browse(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`.confirm button[data-action=confirm]`)),
+			until(`document.getElementById('flash').textContent === 'Retrying 1 job(s).'`))
+		consoleJob(t, app, ev, "flaky", engine.JobDone)
+	})
+
 	step(t, "pause holds new jobs, resume runs them", func(t *testing.T) {
 		pause := `button[data-action=pause][data-listener=steady]`
 		browse(t, ctx, "pause", chromedp.Navigate(admin+"/#/listeners"), chromedp.WaitVisible(chromedp.CSS(pause)),
@@ -94,7 +112,7 @@ func TestConsole_Browser(t *testing.T) {
 
 	step(t, "every action is in the audit list", func(t *testing.T) {
 		browse(t, ctx, "audit", chromedp.Navigate(admin+"/#/audit"),
-			until(`['retry','pause','resume'].every(a => document.body.textContent.includes(a))`))
+			until(`['retry','retry-failed','pause','resume'].every(a => document.body.textContent.includes(a))`))
 	})
 
 	if got := evalJS[bool](t, ctx, `window.__pwned === undefined && !document.querySelector('img[src=x]')`); !got {
