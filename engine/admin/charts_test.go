@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,11 +13,14 @@ import (
 // countingStore records the ranges Samples was asked for.
 type countingStore struct {
 	*fakeStore
+	mu    sync.Mutex
 	froms []time.Time
 }
 
 func (c *countingStore) Samples(ctx context.Context, from, to time.Time) ([]engine.Sample, error) {
+	c.mu.Lock()
 	c.froms = append(c.froms, from)
+	c.mu.Unlock()
 	return c.fakeStore.Samples(ctx, from, to)
 }
 
