@@ -110,3 +110,30 @@ func TestHistory_API(t *testing.T) {
 		t.Fatalf("bad range: %d", resp.StatusCode)
 	}
 }
+
+// A cold 24 h chart reads in parallel slices: every minute lands in one.
+func TestHistory_ParallelReadLosesNothing(t *testing.T) {
+	now := time.Date(2026, 4, 5, 12, 34, 56, 0, time.UTC)
+	fs := &fakeStore{}
+	var batch []engine.Sample
+	for m := now.Truncate(time.Minute).Add(-26 * time.Hour); !m.After(now); m = m.Add(time.Minute) {
+		batch = append(batch, engine.Sample{Minute: m, Series: engine.JobSeries("a"), Count: 1})
+	}
+	fs.AddSamples(t.Context(), batch)
+	srv, err := New(Options{Store: fs, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := srv.history(t.Context(), "24h", chartRanges["24h"], now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total uint64
+	for _, n := range rep.Jobs[0].Count {
+		total += n
+	}
+	// 143 whole buckets of 10 minutes, and 12:30..12:34 of the current one.
+	if total != 143*10+5 {
+		t.Fatalf("24h total %d, want %d", total, 143*10+5)
+	}
+}

@@ -50,3 +50,17 @@ func TestParseSearch_Errors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseSearch: any query parses or fails with an error, never panics,
+// and a parsed payload path is never empty.
+func FuzzParseSearch(f *testing.F) {
+	for _, s := range []string{"evt_1", "data.id = task_01", `a = "b c"`, "source=x and delivery = y", `"`, "= =", "a.b.c=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		s, err := ParseSearch(q)
+		if err == nil && s.Value != "" && s.Field == "" {
+			t.Fatalf("%q: a value without a field: %+v", q, s)
+		}
+	})
+}
