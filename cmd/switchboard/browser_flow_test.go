@@ -148,7 +148,8 @@ func step(t *testing.T, name string, fn func(t *testing.T)) {
 // TestConsole_Screenshot writes the README's picture of the overview to
 // $SWITCHBOARD_SCREENSHOT: of the console at $SWITCHBOARD_SCREENSHOT_URL
 // (logging in with $SWITCHBOARD_SCREENSHOT_TOKEN), which should have run
-// for a while to have history to draw.
+// for a while to have history to draw. $SWITCHBOARD_SCREENSHOT_PAGE picks
+// another page ("#/events").
 func TestConsole_Screenshot(t *testing.T) {
 	out, base, token := os.Getenv("SWITCHBOARD_SCREENSHOT"), os.Getenv("SWITCHBOARD_SCREENSHOT_URL"), os.Getenv("SWITCHBOARD_SCREENSHOT_TOKEN")
 	if out == "" || base == "" {
@@ -161,6 +162,9 @@ func TestConsole_Screenshot(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=token]`), token),
 		chromedp.Submit(chromedp.CSS(`form[action="/login"]`)),
 		until(`document.querySelectorAll('svg.chart').length > 0`))
+	if page := os.Getenv("SWITCHBOARD_SCREENSHOT_PAGE"); page != "" {
+		browse(t, ctx, "page", chromedp.Navigate(base+"/"+page), until(`document.querySelector('main section table, main section pre')`))
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,9 @@ export function eventsView(rt, ctx) {
     const page = await search(q, after);
     const rows = page.summaries.map((e) => h('tr', { 'data-event': e.id },
       h('td', null, h('a', { href: route('events', e.id) }, e.id)),
-      h('td', null, e.name), h('td', null, e.source), h('td', null, e.deliveryId || '—'),
-      h('td', null, fmtTime(e.receivedAt)),
+      h('td', null, e.name), h('td', null, e.source),
+      h('td', null, e.deliveryId ? h('code', { class: 'clip', title: e.deliveryId }, e.deliveryId) : '—'),
+      h('td', { class: 'nowrap' }, fmtTime(e.receivedAt)),
       h('td', null, h('code', { class: 'preview' }, e.preview), h('span', { class: 'muted small' }, ` ${fmtBytes(e.bytes)}`))));
     body.replaceChildren(table(['event', 'name', 'source', 'delivery', 'received', 'payload'], rows,
       q ? 'No event matches (a search looks at a bounded number of events per page: use Older to go on).' : 'No events yet.'),
@@ -96,6 +97,6 @@ export function jobsTable(jobs) {
     h('td', null, h('a', { href: route('jobs', j.id) }, j.id)),
     h('td', null, j.listener), h('td', null, badge(j.state)),
     h('td', { class: 'num' }, `${j.attempt}/${j.maxTries}`),
-    h('td', null, fmtTime(j.updatedAt)),
+    h('td', { class: 'nowrap' }, fmtTime(j.updatedAt)),
     h('td', { class: 'error' }, j.lastError ? `${j.lastError.kind}: ${j.lastError.message.split('\n')[0]}` : ''))), 'No jobs.');
 }
