@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,13 +62,9 @@ type App struct {
 	// changes need a restart (cfg stays the one the process started with).
 	pending *config.Config
 
+	serving   bool // Run started the webhook listener
 	closeOnce sync.Once
-	closers   []func(context.Context) error // run in reverse by Close
-	// workIndex is the index of the workers' Stop in closers: Close's
-	// grace deadline bounds it and what stops before it; what closes
-	// after it (store, database) gets a fresh deadline, so an exhausted
-	// grace period does not cut the store's close short.
-	workIndex int
+	closeErr  error
 }
 
 // Open builds every component from cfg. It binds nothing yet.
@@ -88,7 +83,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.queue.Close)
 	if err := a.openConsole(); err != nil {
 		return nil, err
 	}
@@ -115,14 +109,11 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Logger:  logger,
 		Observe: func(o worker.Observation) { a.metrics.ObserveAttempt(o.Listener, o.Outcome, o.Wait, o.Duration) },
 	})
-	a.workIndex = len(a.closers)
-	a.closers = append(a.closers, a.pool.Stop)
 
-	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
+	a.ingest, err = ingest.New(ingestOptions(cfg, logger, a.metrics.ObserveWebhook), ingestSources(cfg), countingSubmitter{a.router, a.metrics})
 	if err != nil {
 		return nil, err
 	}
-	a.ingest.Observe = a.metrics.ObserveWebhook
 	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(gen.Routes)})
 	return a, nil
 }
@@ -149,7 +140,6 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 		return nil, err
 	}
 	a.appDB = appDB
-	a.closers = append(a.closers, func(context.Context) error { return appDB.Close() })
 	return append(modules, kv.New(a.queue), emit.New(a.router)), nil
 }
 
@@ -157,19 +147,16 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 // mail, ittybit); kv and emit need the queue and are added by the caller.
 // The caller closes the returned database.
 func openBindings(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*db.DB, []engine.Module, error) {
-	web, err := hosthttp.New(cfg.HTTP)
+	web := hosthttp.New(httpOptions(cfg))
+	mailer, err := mail.New(mailOptions(cfg, logger))
 	if err != nil {
 		return nil, nil, err
 	}
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
+	appDB, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}, nil
+	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(ittybitOptions(cfg), web.Client())}, nil
 }
 
 // countingSubmitter counts stored events per source for /metrics.
@@ -196,7 +183,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.PublicAddr = pub.Addr()
 	errc := make(chan error, 2)
 	go func() { errc <- a.ingest.Serve(pub) }()
-	a.closers = append(a.closers, a.ingest.Shutdown)
+	a.serving = true
 
 	if a.cfg.Admin.Listen != "" {
 		if err := a.startAdmin(errc); err != nil {
@@ -209,8 +196,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	close(a.Ready)
-	a.logger.Info("switchboard serving", "webhooks", a.PublicAddr.String(), "admin", addrString(a.AdminAddr),
-		"listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	a.logServing()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -232,6 +218,7 @@ func (a *App) startAdmin(errc chan<- error) error {
 		Store:   a.queue,
 		Metrics: a.metrics,
 		Replay:  a.router.Replay,
+		KV:      a.queue,
 		Status:  func() admin.ReloadStatus { return *a.status.Load() },
 		Routes:  a.router.Routes,
 		History: a.history,
@@ -246,29 +233,43 @@ func (a *App) startAdmin(errc chan<- error) error {
 	}
 	a.admin, a.AdminAddr = srv, ln.Addr()
 	go func() { errc <- srv.Serve(ln) }()
-	a.closers = append(a.closers, srv.Shutdown)
 	return nil
 }
 
-// Close stops in reverse order of start: HTTP stops accepting, workers
-// stop leasing and finish (interrupted when ctx ends), then the store
-// closes. Safe to call more than once.
+// Close shuts down in this order: stop reloading, stop accepting webhooks
+// and admin requests, stop the workers (running jobs get until ctx ends,
+// then are interrupted), then close the application database and the
+// queue with a fresh deadline of their own, so an exhausted grace period
+// does not cut the queue's last commit short. Components that never
+// started are skipped. Safe to call more than once; later calls return
+// the first one's error.
 func (a *App) Close(ctx context.Context) error {
-	var errs []error
 	a.closeOnce.Do(func() {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			stepCtx := ctx
-			if i < a.workIndex {
-				stepCtx = cleanup
-			}
-			if err := a.closers[i](stepCtx); err != nil {
-				errs = append(errs, err)
+		var errs []error
+		step := func(running bool, stop func(context.Context) error, ctx context.Context) {
+			if running {
+				if err := stop(ctx); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
+		a.reloadMu.Lock()
+		w := a.watcher
+		a.reloadMu.Unlock()
+		step(w != nil, func(context.Context) error { return w.Close() }, ctx)
+		step(a.serving, a.ingest.Shutdown, ctx)
+		step(a.admin != nil, func(ctx context.Context) error { return a.admin.Shutdown(ctx) }, ctx)
+		step(a.pool != nil, func(ctx context.Context) error { return a.pool.Stop(ctx) }, ctx)
+		// After the workers: their last attempts reach the history.
+		step(a.alerts != nil, func(ctx context.Context) error { return a.alerts.Close(ctx) }, cleanup)
+		step(a.history != nil, func(ctx context.Context) error { return a.history.Close(ctx) }, cleanup)
+		step(a.appDB != nil, func(context.Context) error { return a.appDB.Close() }, cleanup)
+		step(a.queue != nil, func(ctx context.Context) error { return a.queue.Close(ctx) }, cleanup)
+		a.closeErr = errors.Join(errs...)
 	})
-	return errors.Join(errs...)
+	return a.closeErr
 }
 
 // writeTokenFile makes a random admin token for this run and writes it
@@ -286,9 +287,7 @@ func writeTokenFile(cfg *config.Config) (string, error) {
 	return token, nil
 }
 
-func tokenFile(cfg *config.Config) string {
-	return filepath.Join(cfg.Resolve(cfg.Storage.Dir), "admin.token")
-}
+func tokenFile(cfg *config.Config) string { return cfg.AdminTokenFile() }
 
 func listenerNames(r *engine.Routes) []string {
 	var names []string
@@ -296,11 +295,4 @@ func listenerNames(r *engine.Routes) []string {
 		names = append(names, l.Name)
 	}
 	return names
-}
-
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
 }

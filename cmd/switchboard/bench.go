@@ -35,6 +35,7 @@ type benchOptions struct {
 	baseline     bool
 	ceiling      bool
 	workers      int
+	orderBy      string        // the bench listener's order_by ("" = none)
 	retention    time.Duration // done jobs, events and delivery ids; 0 = the config's
 	dir          string        // parent of the temp dirs; "" = os.TempDir()
 	drainTimeout time.Duration
@@ -165,7 +166,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	if err != nil {
 		return row, err
 	}
-	src := cfg.Sources[0]
+	src := ingestSource(cfg.Sources[0])
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
 		return row, err
 	}
@@ -375,6 +376,10 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 	if o.retention > 0 {
 		workers += fmt.Sprintf("\nretention = %q\ndedupe_window = %q", o.retention.String(), o.retention.String())
 	}
+	orderBy := ""
+	if o.orderBy != "" {
+		orderBy = fmt.Sprintf("order_by = %q\n", o.orderBy)
+	}
 	body := fmt.Sprintf(`[server]
 listen = "127.0.0.1:0"
 shutdown_timeout = "10s"
@@ -405,7 +410,7 @@ script = %q
 on = ["bench.event"]
 tries = 1
 timeout = "30s"
-`, workers, hex.EncodeToString(secret), script)
+%s`, workers, hex.EncodeToString(secret), script, orderBy)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return nil, err

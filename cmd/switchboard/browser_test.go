@@ -229,35 +229,14 @@ backoff = ["50ms"]
 // startConsoleApp runs the App (bbolt in a temp dir) until the test ends.
 func startConsoleApp(t *testing.T, cfg *config.Config) *App {
 	t.Helper()
-	app, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	select {
-	case <-app.Ready:
-	case err := <-done:
-		t.Fatalf("app stopped before it was ready: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		ctx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancelClose()
-		if err := app.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return app
+	return launch(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))).App
 }
 
 // send posts a signed webhook and returns the stored event's id.
 func send(t *testing.T, app *App, payload map[string]any) string {
 	t.Helper()
 	body, _ := json.Marshal(payload)
-	headers, err := ingest.Sign(app.cfg.Sources[0], body, time.Now())
+	headers, err := ingest.Sign(ingestSource(app.cfg.Sources[0]), body, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

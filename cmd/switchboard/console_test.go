@@ -14,7 +14,7 @@ import (
 
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/admin"
-	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/alert"
 	"github.com/switchboard/switchboard/engine/ingest"
 )
 
@@ -32,7 +32,7 @@ type alertReceiver struct {
 }
 
 func newAlertReceiver(t *testing.T) *alertReceiver {
-	v, err := ingest.NewVerifier(config.Source{Name: "alerts", Verify: "standard-webhooks", Secret: alertSecret})
+	v, err := ingest.NewVerifier(ingest.Source{Name: "alerts", Verify: "standard-webhooks", Secrets: []engine.Secret{alertSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,3 +156,43 @@ func adminClient(app *App) *admin.Client {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestAlertOptions maps the alert config onto the alerter, and the
+// alerter's client is the SSRF-safe one: loopback is refused unless
+// alerts_settings.allow_cidrs allows it.
+func TestAlertOptions(t *testing.T) {
+	cfg := consoleConfig(t, `
+[[alerts]]
+name = "w"
+listener = "steady"
+wait = "2m"
+notify = ["mail:ops@example.com", "webhook:ops"]
+[[alerts.webhooks]]
+name = "ops"
+url = "http://127.0.0.1:9/x"
+secret = "`+alertSecret+`"
+[[alerts]]
+name = "f"
+failures = "5/10m"
+notify = ["mail:ops@example.com"]
+[alerts_settings]
+repeat = "1h"
+`)
+	opts, err := alertOptions(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := opts.Rules
+	if len(r) != 2 || r[0].Kind != alert.Wait || r[0].Limit != 2*time.Minute || r[0].Listener != "steady" ||
+		len(r[0].Targets) != 2 || r[0].Targets[0].Mail != "<ops@example.com>" || len(r[0].Targets[1].Key) != 24 ||
+		r[1].Kind != alert.Failures || r[1].Count != 5 || r[1].Limit != 10*time.Minute {
+		t.Fatalf("rules: %+v", r)
+	}
+	if opts.Repeat != time.Hour || opts.Interval != 15*time.Second || opts.HTTP == nil {
+		t.Fatalf("settings: %+v", opts)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:9/x", nil)
+	if _, err := opts.HTTP.Do(req); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("posting to loopback without allow_cidrs: %v", err)
+	}
+}

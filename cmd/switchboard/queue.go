@@ -28,6 +28,7 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			Retention:    cfg.Queue.Retention.D(),
 			MaxDepth:     cfg.Queue.MaxDepth,
 			CrashLimit:   cfg.Queue.CrashLimit,
+			MinFreeBytes: int64(cfg.Storage.MinFree),
 			// The console's per-minute history and audit list.
 			HistoryRetention: cfg.Admin.HistoryRetention.D(),
 			Logger:           logger,

@@ -27,7 +27,6 @@ func (a *App) watch(ctx context.Context) error {
 	a.watcher = w
 	a.reloadMu.Unlock()
 	w.Start(ctx)
-	a.closers = append(a.closers, func(context.Context) error { return w.Close() })
 	return nil
 }
 
@@ -73,7 +72,7 @@ func (a *App) Reload(changed []string) error {
 }
 
 func (a *App) reload() error {
-	cfg, err := config.Load(a.cfg.Path)
+	cfg, err := a.cfg.Reload()
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,7 @@ func (a *App) reload() error {
 	if err != nil {
 		return err
 	}
-	if err := a.ingest.SetSources(cfg.Sources); err != nil {
+	if err := a.ingest.SetSources(ingestSources(cfg)); err != nil {
 		return err
 	}
 	// One swap: routes, settings and scripts change together.

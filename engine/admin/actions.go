@@ -35,7 +35,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := s.opts.Replay(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("replay event %s: %w", id, err))
+		s.writeError(w, r, err) // it names the event and what failed
 		return
 	}
 	s.audit(r, "replay", id, len(ids), strings.Join(ids, " "))

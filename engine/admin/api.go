@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -156,7 +155,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.findEvents(r, search, q)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list events: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	out := EventPage{Events: nonNil(page.Events), Next: page.Next}
@@ -234,7 +233,7 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ev, jobs, err := s.opts.Store.GetEvent(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get event %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	ev.Headers = safeHeaders(ev.Headers)
@@ -268,7 +267,7 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 		After:         q.Get("after"),
 	})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	page := JobPage{Jobs: nonNil(jobs)}
@@ -292,7 +291,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	job, err := s.opts.Store.GetJob(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, job)

@@ -74,12 +74,15 @@ type Options struct {
 	Token string
 	// Replay creates new jobs for every current listener that hears the
 	// event and returns their ids. Nil makes replay answer 503.
+	// Like the Store's, its errors name the event and what failed.
 	Replay func(ctx context.Context, eventID string) ([]string, error)
 	// Status reports the last reload. Nil means scripts are never
 	// reported as loaded.
 	Status func() ReloadStatus
 	// Routes returns the listeners serving now. Nil shows none.
 	Routes func() *engine.Routes
+	// KV serves GET /api/kv/{ns}/{key} (reads only); nil answers 503.
+	KV engine.KV
 	// Metrics is exposed on /metrics; nil makes a fresh set.
 	Metrics *Metrics
 	// History, if set, holds this process's samples not flushed yet; the
@@ -199,6 +202,7 @@ func (s *Server) routes() http.Handler {
 	get("/api/processes", s.handleProcesses)
 	get("/api/audit", s.handleAudit)
 	get("/api/config/status", s.handleConfigStatus)
+	get("/api/kv/{ns}/{key}", s.handleKVGet)
 	// Anything else: authenticate first, so unknown paths do not reveal
 	// which routes exist to callers without the token.
 	mux.Handle("/", s.reader(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,7 +18,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/ingest"
 )
@@ -134,10 +133,8 @@ func (b *mailbox) messages() []string {
 // mailer is the real mail module, sending to box.
 func (b *mailbox) mailer(t *testing.T) *mail.Mailer {
 	t.Helper()
-	cfg := config.Default().Mail
-	cfg.Transport, cfg.Host, cfg.Port, cfg.StartTLS = "smtp", "127.0.0.1", b.port, "none"
-	cfg.From = "switchboard <alerts@example.com>"
-	m, err := mail.New(cfg, t.TempDir(), nil)
+	m, err := mail.New(mail.Options{Transport: "smtp", Host: "127.0.0.1", Port: b.port, StartTLS: "none",
+		From: "switchboard <alerts@example.com>", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +156,7 @@ type receiver struct {
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	v, err := ingest.NewVerifier(config.Source{Name: "alerts", Verify: "standard-webhooks", Secret: testSecret})
+	v, err := ingest.NewVerifier(ingest.Source{Name: "alerts", Verify: "standard-webhooks", Secrets: []engine.Secret{testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}

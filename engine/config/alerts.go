@@ -74,6 +74,9 @@ type AlertsSettings struct {
 	// heartbeat may reach (like http.allow_cidrs, for these only).
 	AllowCIDRs []string       `toml:"allow_cidrs"`
 	Webhooks   []AlertWebhook `toml:"webhooks"`
+
+	// CIDRs is AllowCIDRs parsed by Validate.
+	CIDRs []netip.Prefix `toml:"-"`
 }
 
 // defaultAlertsSettings are the [alerts_settings] a file leaves out.
@@ -93,10 +96,8 @@ func (c *Config) validateAlerts() []error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
 	}
 	s := c.AlertsSettings
-	if s.HeartbeatURL != "" {
-		if err := httpURL(s.HeartbeatURL); err != nil {
-			bad("alerts_settings.heartbeat_url", "%v", err)
-		}
+	if s.HeartbeatURL != "" && !httpURL(s.HeartbeatURL) {
+		bad("alerts_settings.heartbeat_url", "%s is not an http(s) URL", c.val("alerts_settings.heartbeat_url", s.HeartbeatURL))
 	}
 	if s.HeartbeatInterval.D() < time.Second {
 		bad("alerts_settings.heartbeat_interval", "must be at least 1s")
@@ -104,16 +105,20 @@ func (c *Config) validateAlerts() []error {
 	if s.Interval.D() < 100*time.Millisecond {
 		bad("alerts_settings.interval", "must be at least 100ms")
 	}
+	c.AlertsSettings.CIDRs = nil
 	for i, cidr := range s.AllowCIDRs {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
 			bad(fmt.Sprintf("alerts_settings.allow_cidrs[%d]", i), "%q is not a CIDR", cidr)
+			continue
 		}
+		c.AlertsSettings.CIDRs = append(c.AlertsSettings.CIDRs, p.Masked())
 	}
 	hooks := map[string]AlertWebhook{}
 	addHooks := func(key string, list []AlertWebhook) {
 		for j, w := range list {
 			k := fmt.Sprintf("%s.webhooks[%d]", key, j)
-			if err := checkWebhook(k, w, hooks); err != nil {
+			if err := c.checkWebhook(k, w, hooks); err != nil {
 				errs = append(errs, err...)
 				continue
 			}
@@ -130,12 +135,14 @@ func (c *Config) validateAlerts() []error {
 	}
 	names := map[string]bool{}
 	for i := range c.Alerts {
-		errs = append(errs, c.Alerts[i].validate(fmt.Sprintf("alerts[%d]", i), names, listeners, hooks)...)
+		errs = append(errs, c.Alerts[i].validate(fmt.Sprintf("alerts[%d]", i), c.val, names, listeners, hooks)...)
 	}
 	return errs
 }
 
-func (a *Alert) validate(key string, names, listeners map[string]bool, hooks map[string]AlertWebhook) []error {
+// validate checks one alert; val shows a value in an error (never one
+// from the environment).
+func (a *Alert) validate(key string, val func(key, v string) string, names, listeners map[string]bool, hooks map[string]AlertWebhook) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{key, field}, args...)...))
@@ -178,9 +185,10 @@ func (a *Alert) validate(key string, names, listeners map[string]bool, hooks map
 	}
 	a.Targets = a.Targets[:0]
 	for j, n := range a.Notify {
+		field := fmt.Sprintf("notify[%d]", j)
 		t, err := parseTarget(n, hooks)
 		if err != nil {
-			bad(fmt.Sprintf("notify[%d]", j), "%v", err)
+			bad(field, "%s: %v", val(key+"."+field, n), err)
 			continue
 		}
 		a.Targets = append(a.Targets, t)
@@ -188,26 +196,28 @@ func (a *Alert) validate(key string, names, listeners map[string]bool, hooks map
 	return errs
 }
 
+// parseTarget reads "mail:ADDRESS" or "webhook:NAME"; its errors leave
+// the value out (the caller names it).
 func parseTarget(s string, hooks map[string]AlertWebhook) (NotifyTarget, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	switch kind {
 	case "mail":
 		addr, err := mail.ParseAddress(rest)
 		if err != nil {
-			return NotifyTarget{}, fmt.Errorf("%q is not a mail address: %v", rest, err)
+			return NotifyTarget{}, fmt.Errorf("not a mail address (%v)", err)
 		}
 		return NotifyTarget{Kind: "mail", Address: addr.String()}, nil
 	case "webhook":
 		w, ok := hooks[rest]
 		if !ok {
-			return NotifyTarget{}, fmt.Errorf("no [[alerts.webhooks]] entry is named %q", rest)
+			return NotifyTarget{}, errors.New("no [[alerts.webhooks]] entry has that name")
 		}
 		return NotifyTarget{Kind: "webhook", Webhook: w}, nil
 	}
-	return NotifyTarget{}, fmt.Errorf("%q is not \"mail:ADDRESS\" or \"webhook:NAME\"", s)
+	return NotifyTarget{}, errors.New(`not "mail:ADDRESS" or "webhook:NAME"`)
 }
 
-func checkWebhook(key string, w AlertWebhook, seen map[string]AlertWebhook) []error {
+func (c *Config) checkWebhook(key string, w AlertWebhook, seen map[string]AlertWebhook) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{key, field}, args...)...))
@@ -217,8 +227,8 @@ func checkWebhook(key string, w AlertWebhook, seen map[string]AlertWebhook) []er
 	} else if prev, dup := seen[w.Name]; dup && (prev.URL != w.URL || prev.Secret != w.Secret) {
 		bad("name", "%q is defined twice, differently", w.Name)
 	}
-	if err := httpURL(w.URL); err != nil {
-		bad("url", "%v", err)
+	if !httpURL(w.URL) {
+		bad("url", "%s is not an http(s) URL", c.val(key+".url", w.URL))
 	}
 	if _, err := WebhookKey(w.Secret); err != nil {
 		bad("secret", "%v", err)
@@ -240,10 +250,7 @@ func WebhookKey(s Secret) ([]byte, error) {
 	return k, nil
 }
 
-func httpURL(s string) error {
+func httpURL(s string) bool {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	return nil
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

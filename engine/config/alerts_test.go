@@ -83,17 +83,17 @@ notify = ["mail:ops@example.com"]`, `alerts[0].listener: "nope" is not a configu
 [[alerts]]
 name = "x"
 depth = 5
-notify = ["webhook:ops"]`, `alerts[0].notify[0]: no [[alerts.webhooks]] entry is named "ops"`},
+notify = ["webhook:ops"]`, `alerts[0].notify[0]: "webhook:ops": no [[alerts.webhooks]] entry has that name`},
 		{"bad mail", `
 [[alerts]]
 name = "x"
 depth = 5
-notify = ["mail:not an address"]`, `alerts[0].notify[0]: "not an address" is not a mail address`},
+notify = ["mail:not an address"]`, `alerts[0].notify[0]: "mail:not an address": not a mail address`},
 		{"bad target kind", `
 [[alerts]]
 name = "x"
 depth = 5
-notify = ["sms:123"]`, `alerts[0].notify[0]: "sms:123" is not "mail:ADDRESS" or "webhook:NAME"`},
+notify = ["sms:123"]`, `alerts[0].notify[0]: "sms:123": not "mail:ADDRESS" or "webhook:NAME"`},
 		{"no notify", `
 [[alerts]]
 name = "x"
@@ -122,6 +122,9 @@ secret = "plain"`, `alerts[0].webhooks[0].secret: must be "whsec_" followed by b
 name = "w"
 url = "ftp://example.com/"
 secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`, `alerts_settings.webhooks[0].url: "ftp://example.com/" is not an http(s) URL`},
+		{"heartbeat from the environment", `
+[alerts_settings]
+heartbeat_url = "${HB}"`, `alerts_settings.heartbeat_url: the value of ${HB} is not an http(s) URL`},
 		{"bad heartbeat", `
 [alerts_settings]
 heartbeat_url = "nowhere"`, `alerts_settings.heartbeat_url: "nowhere" is not an http(s) URL`},
@@ -138,8 +141,8 @@ depht = 5`, "unknown key alerts.depht"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse(t, minimal+tt.body, map[string]string{"SECRET": "s3cret"})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			_, err := parse(t, minimal+tt.body, map[string]string{"SECRET": "s3cret", "HB": "ping-key-12345"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "ping-key-12345") {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})

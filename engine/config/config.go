@@ -1,7 +1,10 @@
 package config
 
 import (
+	"net/netip"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Config is config.toml as written by the user, after ${VAR} expansion.
@@ -28,6 +31,14 @@ type Config struct {
 	// paths in the file are resolved against Dir.
 	Path string `toml:"-"`
 	Dir  string `toml:"-"`
+
+	// fromEnv maps each key whose value came from the environment to its
+	// text as written ("${ITTYBIT_API_KEY}"), so errors name it, never
+	// the value.
+	fromEnv map[string]string
+	// overrides are the serve flags this config was loaded with; Reload
+	// applies them again.
+	overrides Overrides
 }
 
 // Server is the public webhook listener.
@@ -52,6 +63,9 @@ type Admin struct {
 // Storage says where the embedded queue keeps its file.
 type Storage struct {
 	Dir string `toml:"dir"`
+	// MinFree is the free space on the queue's filesystem below which
+	// /readyz reports the queue unwritable, before commits start failing.
+	MinFree Size `toml:"min_free"`
 }
 
 // Queue configures the durable queue and the worker pool.
@@ -103,6 +117,9 @@ type HTTP struct {
 	ConnectTimeout   Duration `toml:"connect_timeout"`
 	MaxResponseBytes Size     `toml:"max_response_bytes"`
 	MaxRedirects     int      `toml:"max_redirects"`
+
+	// CIDRs is AllowCIDRs parsed by Validate.
+	CIDRs []netip.Prefix `toml:"-"`
 }
 
 // Ittybit configures the `ittybit` binding.
@@ -140,8 +157,10 @@ type Source struct {
 	Encoding  string `toml:"encoding"`  // hex | base64
 	Prefix    string `toml:"prefix"`    // e.g. "sha256="
 
-	// Secrets is Secret normalised by Validate.
-	Secrets []Secret `toml:"-"`
+	// Secrets is Secret normalised by Validate; Limit is Rate parsed (zero
+	// when Rate is empty).
+	Secrets []Secret    `toml:"-"`
+	Limit   engine.Rate `toml:"-"`
 }
 
 // Listener is one [[listeners]] table. Zero values take [defaults].
@@ -177,7 +196,7 @@ func Default() Config {
 			ShutdownTimeout: Duration(30 * time.Second),
 		},
 		Admin:   Admin{Listen: "127.0.0.1:8081", HistoryRetention: Duration(7 * 24 * time.Hour)},
-		Storage: Storage{Dir: "data"},
+		Storage: Storage{Dir: "data", MinFree: 16 << 20},
 		Queue: Queue{
 			Backend:      "bbolt",
 			Workers:      4,
