@@ -107,6 +107,15 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
+// warmCharts reads the last day's history into the chart cache, so the
+// first 24 h chart after a start need not decode a day of samples while
+// an operator waits.
+func (s *Server) warmCharts(ctx context.Context) {
+	if _, err := s.history(ctx, "24h", chartRanges["24h"], time.Now().UTC()); err != nil && ctx.Err() == nil {
+		s.log.Warn("warm the console's charts", "err", err)
+	}
+}
+
 // history builds the report of range rng ending at now.
 func (s *Server) history(ctx context.Context, rng string, cr chartRange, now time.Time) (HistoryReport, error) {
 	step, n := cr.step, int(cr.span/cr.step)

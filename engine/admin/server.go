@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
@@ -106,6 +108,16 @@ type Server struct {
 	charts   *chartCache
 	handler  http.Handler
 	srv      *http.Server
+
+	// warm reads the day's chart history once Serve starts (see
+	// warmCharts); Shutdown stops it and waits for it.
+	warm struct {
+		once    sync.Once
+		started atomic.Bool
+		ctx     context.Context
+		stop    context.CancelFunc
+		done    chan struct{}
+	}
 }
 
 // New checks opts and builds a Server; nothing listens until Serve.
@@ -128,6 +140,8 @@ func New(opts Options) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.metrics.setStats(opts.Store.Stats, s.listenerNames)
+	s.warm.ctx, s.warm.stop = context.WithCancel(context.Background())
+	s.warm.done = make(chan struct{})
 	s.handler = s.routes()
 	s.srv = &http.Server{
 		Handler:           s.handler,
@@ -151,6 +165,13 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 // nil after a Shutdown (also one that came first) and the accept error
 // otherwise.
 func (s *Server) Serve(ln net.Listener) error {
+	s.warm.once.Do(func() {
+		s.warm.started.Store(true)
+		go func() {
+			defer close(s.warm.done)
+			s.warmCharts(s.warm.ctx)
+		}()
+	})
 	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve admin on %s: %w", ln.Addr(), err)
 	}
@@ -160,6 +181,14 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections and waits, until ctx ends, for
 // requests in flight. It is safe to call more than once and before Serve.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.warm.stop()
+	s.warm.once.Do(func() {}) // a Serve after Shutdown warms nothing
+	if s.warm.started.Load() {
+		select {
+		case <-s.warm.done:
+		case <-ctx.Done():
+		}
+	}
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shut down admin server: %w", err)
 	}
