@@ -101,7 +101,8 @@ type fixture struct {
 
 var listenersOf = []string{"update_media", "notify", "generate_thumbnail"}
 
-// benchFixture opens the kept file, building it first if needed.
+// benchFixture opens the kept file, building it first if needed, and
+// again if the kept one no longer reads (the store's format changed).
 func benchFixture(b *testing.B) fixture {
 	b.Helper()
 	n := 1_000_000
@@ -117,45 +118,70 @@ func benchFixture(b *testing.B) fixture {
 	}
 	path := filepath.Join(dir, fmt.Sprintf("console-%d.db", n))
 	done := path + ".complete"
-	if _, err := os.Stat(done); err != nil {
-		os.Remove(path)
-		start := time.Now()
-		buildFixture(b, path, n)
-		if err := os.WriteFile(done, nil, 0o644); err != nil {
+	for attempt := 0; ; attempt++ {
+		if _, err := os.Stat(done); err != nil {
+			os.Remove(path)
+			start := time.Now()
+			buildFixture(b, path, n)
+			if err := os.WriteFile(done, nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("built %s (%d events, %d jobs) in %s", path, n, n, time.Since(start).Round(time.Second))
+		}
+		fx, err := openFixture(b, path, n)
+		if err == nil {
+			return fx
+		}
+		if attempt > 0 {
 			b.Fatal(err)
 		}
-		b.Logf("built %s (%d events, %d jobs) in %s", path, n, n, time.Since(start).Round(time.Second))
+		b.Logf("%s does not read (%v): building it again", path, err)
+		os.Remove(done)
 	}
+}
+
+func openFixture(b *testing.B, path string, n int) (fixture, error) {
 	q, err := store.Open(store.Options{Path: path, HistoryRetention: 8 * 24 * time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		b.Fatal(err)
+		return fixture{}, err
 	}
-	b.Cleanup(func() { q.Close(context.Background()) })
 	ctx := context.Background()
-	page, err := q.ListEvents(ctx, engine.EventQuery{Newest: true, Limit: 1, After: eventAt(b, q, n/2)})
+	fail := func(err error) (fixture, error) {
+		q.Close(ctx)
+		return fixture{}, err
+	}
+	middle, err := eventAt(q, n/2)
+	if err != nil {
+		return fail(err)
+	}
+	page, err := q.ListEvents(ctx, engine.EventQuery{Newest: true, Limit: 1, After: middle})
 	if err != nil || len(page.Events) != 1 {
-		b.Fatalf("fixture: middle event: %v %v", page, err)
+		return fail(fmt.Errorf("middle event: %v %v", page, err))
 	}
 	failed, err := q.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed, Limit: 1})
 	if err != nil || len(failed) != 1 {
-		b.Fatalf("fixture: failed job: %v %v", failed, err)
+		return fail(fmt.Errorf("failed job: %v %v", failed, err))
 	}
-	return fixture{q: q, n: n, middleEvent: page.Events[0].ID, failedJob: failed[0].ID}
+	if _, err := q.GetJob(ctx, failed[0].ID); err != nil {
+		return fail(err)
+	}
+	b.Cleanup(func() { q.Close(context.Background()) })
+	return fixture{q: q, n: n, middleEvent: page.Events[0].ID, failedJob: failed[0].ID}, nil
 }
 
 // eventAt is the id of roughly the i-th newest event (a cursor to start
 // from), found by paging.
-func eventAt(b *testing.B, q *store.Queue, i int) string {
+func eventAt(q *store.Queue, i int) (string, error) {
 	after := ""
 	for seen := 0; seen < i; {
 		page, err := q.ListEvents(context.Background(), engine.EventQuery{Newest: true, Limit: 1000, After: after})
 		if err != nil || len(page.Events) == 0 {
-			b.Fatalf("page events: %v", err)
+			return "", fmt.Errorf("page events: %v", err)
 		}
 		seen += len(page.Events)
 		after = page.Events[len(page.Events)-1].ID
 	}
-	return after
+	return after, nil
 }
 
 // buildFixture writes n events with one job each: 99% done, 0.5% failed
