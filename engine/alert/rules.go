@@ -42,6 +42,7 @@ type Target struct {
 	Key     []byte
 }
 
+// String names the target as config does: "mail:ADDRESS" or "webhook:NAME".
 func (t Target) String() string {
 	if t.Mail != "" {
 		return "mail:" + t.Mail
