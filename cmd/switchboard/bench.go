@@ -87,6 +87,10 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
+	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, or postgres (see bench_postgres.go)")
+	dsn := f.String("dsn", "", "--backend postgres: the database (default: $SWITCHBOARD_TEST_POSTGRES_DSN)")
+	procs := f.String("processes", "1,3", "--backend postgres: switchboard processes sharing the queue; a list runs each")
+	backlog := f.Int("backlog", 20000, "--backend postgres: jobs in the backlog the drain rows work off")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -104,6 +108,17 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.config != "" && o.script != "" {
 		return fmt.Errorf("%w: --listener-script applies to the generated config; drop -c or the flag", errUsage)
+	}
+	switch *backend {
+	case "postgres":
+		p, err := parseConnections(*procs)
+		if err != nil {
+			return fmt.Errorf("%w: --processes: %v", errUsage, err)
+		}
+		return cmdBenchPostgres(ctx, o, *dsn, p, *backlog, stdout)
+	case "bbolt":
+	default:
+		return fmt.Errorf("%w: --backend %q is not bbolt or postgres", errUsage, *backend)
 	}
 	rows, err := runBench(ctx, o)
 	if len(rows) > 0 {

@@ -11,15 +11,24 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// TestConsole_Browser walks the console as an operator would: log in,
+// TestConsole_Browser walks the console as an operator would, on bbolt
+// and, when SWITCHBOARD_TEST_POSTGRES_DSN is set, on PostgreSQL: log in,
 // see the newest event on top, open a failed job and its attempts, Retry
 // it and watch it finish, pause a listener and see its new jobs wait,
 // resume and see them run, see the chart of what just ran; hostile
 // payloads and errors render as text; the browser console stays clean.
 func TestConsole_Browser(t *testing.T) {
+	chromiumPath(t) // skips without chromium
+	for name, queue := range consoleBackends(t) {
+		t.Run(name, func(t *testing.T) { walkConsole(t, queue(t)) })
+	}
+}
+
+// walkConsole is the walk of TestConsole_Browser on one queue backend.
+func walkConsole(t *testing.T, queueKeys string) {
 	log := &consoleLog{}
-	ctx := newBrowser(t, log) // skips without chromium
-	app := startConsoleApp(t, consoleConfig(t, ""))
+	ctx := newBrowser(t, log)
+	app := startConsoleApp(t, consoleConfigOn(t, queueKeys, ""))
 	admin := "http://" + app.AdminAddr.String()
 
 	for i := range 3 {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
@@ -156,8 +159,15 @@ func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // consoleConfig writes a config of three test listeners (steady, echo,
-// flaky) and one hmac source; extra is appended.
+// flaky) and one hmac source on the bbolt queue; extra is appended.
 func consoleConfig(t *testing.T, extra string) *config.Config {
+	t.Helper()
+	return consoleConfigOn(t, "", extra)
+}
+
+// consoleConfigOn is consoleConfig with queueKeys added to [queue] (the
+// backend and its settings).
+func consoleConfigOn(t *testing.T, queueKeys, extra string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	scripts := map[string]string{
@@ -187,6 +197,7 @@ token = "`+browserToken+`"
 dir = "data"
 [queue]
 workers = 2
+`+queueKeys+`
 [database]
 dsn = "data/app.db"
 [mail]
@@ -277,5 +288,39 @@ func consoleJob(t *testing.T, app *App, ev, l string, want engine.JobState) engi
 			t.Fatalf("no %s job of %s for %s: %+v", want, l, ev, jobs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// consoleBackends are the queue backends the browser walk runs on: bbolt
+// always, PostgreSQL when SWITCHBOARD_TEST_POSTGRES_DSN names one (a
+// fresh schema, dropped afterwards).
+func consoleBackends(t *testing.T) map[string]func(t *testing.T) string {
+	out := map[string]func(*testing.T) string{"bbolt": func(*testing.T) string { return "" }}
+	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Log("SWITCHBOARD_TEST_POSTGRES_DSN is not set: the console walk runs on bbolt only")
+		return out
+	}
+	out["postgres"] = func(t *testing.T) string {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		schema := "sbconsole_" + hex.EncodeToString(b)
+		t.Cleanup(func() { dropSchema(t, dsn, schema) })
+		return fmt.Sprintf("backend = \"postgres\"\ndsn = %q\nschema = %q\n", dsn, schema)
+	}
+	return out
+}
+
+func dropSchema(t *testing.T, dsn, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Errorf("drop schema %s: %v", schema, err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		t.Errorf("drop schema %s: %v", schema, err)
 	}
 }

@@ -33,6 +33,8 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			HistoryRetention: cfg.Admin.HistoryRetention.D(),
 			Logger:           logger,
 		})
+	case "postgres":
+		return openPostgres(ctx, cfg, logger)
 	}
 	return nil, fmt.Errorf("queue.backend: %q is not a queue backend this build has", cfg.Queue.Backend)
 }

@@ -76,6 +76,10 @@ type Queue struct {
 	MaxDepth     int      `toml:"max_depth"`     // pending jobs above this → 503; 0 = unbounded
 	DedupeWindow Duration `toml:"dedupe_window"` // remember delivery ids this long
 	CrashLimit   int      `toml:"crash_limit"`   // crash-recoveries before a job is parked as failed
+	// The postgres backend (see PostgresDSN for the dsn's default).
+	DSN          Secret   `toml:"dsn"`
+	Schema       string   `toml:"schema"`        // where its tables live
+	PollInterval Duration `toml:"poll_interval"` // how often idle workers look when LISTEN/NOTIFY cannot reach them
 }
 
 // Defaults apply to every listener that does not set the key itself.
@@ -203,6 +207,8 @@ func Default() Config {
 			Retention:    Duration(7 * 24 * time.Hour),
 			DedupeWindow: Duration(7 * 24 * time.Hour),
 			CrashLimit:   3,
+			Schema:       "switchboard",
+			PollInterval: Duration(time.Second),
 		},
 		Defaults: Defaults{
 			Tries:       3,

@@ -41,9 +41,7 @@ func (c *Config) Validate() error {
 	if c.Storage.Dir == "" {
 		bad("storage.dir", "must be set")
 	}
-	if c.Queue.Backend != "bbolt" {
-		bad("queue.backend", "%s is not supported (bbolt)", c.val("queue.backend", c.Queue.Backend))
-	}
+	c.validateQueueBackend(bad)
 	if c.Queue.Workers < 1 || c.Queue.Workers > 1024 {
 		bad("queue.workers", "%d is out of range 1..1024", c.Queue.Workers)
 	}
