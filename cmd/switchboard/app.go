@@ -15,7 +15,9 @@ import (
 
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/admin"
+	"github.com/switchboard/switchboard/engine/alert"
 	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/history"
 	"github.com/switchboard/switchboard/engine/host/db"
 	"github.com/switchboard/switchboard/engine/host/emit"
 	hosthttp "github.com/switchboard/switchboard/engine/host/http"
@@ -45,6 +47,8 @@ type App struct {
 	ingest  *ingest.Server
 	admin   *admin.Server
 	metrics *admin.Metrics
+	history *history.Recorder // console.go
+	alerts  *alert.Alerter    // nil without [[alerts]] or a heartbeat
 
 	// Addresses actually bound (useful with port 0 in tests); set before
 	// Ready is closed.
@@ -80,6 +84,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
+	if err := a.openConsole(); err != nil {
+		return nil, err
+	}
 
 	// The router exists before its first generation: emit() needs it,
 	// the script engine needs emit, and a generation needs the engine.
@@ -101,7 +108,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Current: a.router.Generation,
 		Workers: cfg.Queue.Workers,
 		Logger:  logger,
-		Observe: func(o worker.Observation) { a.metrics.ObserveJob(o.Listener, o.Outcome, o.Duration) },
+		Observe: func(o worker.Observation) { a.metrics.ObserveAttempt(o.Listener, o.Outcome, o.Wait, o.Duration) },
 	})
 
 	a.ingest, err = ingest.New(ingestOptions(cfg, logger, a.metrics.ObserveWebhook), ingestSources(cfg), countingSubmitter{a.router, a.metrics})
@@ -185,6 +192,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	a.pool.Start(ctx)
+	a.startConsole(ctx)
 	if err := a.watch(ctx); err != nil {
 		return err
 	}
@@ -214,6 +222,7 @@ func (a *App) startAdmin(errc chan<- error) error {
 		KV:      a.queue,
 		Status:  func() admin.ReloadStatus { return *a.status.Load() },
 		Routes:  a.router.Routes,
+		History: a.history,
 		Logger:  a.logger,
 	})
 	if err != nil {
@@ -254,6 +263,9 @@ func (a *App) Close(ctx context.Context) error {
 		step(a.serving, a.ingest.Shutdown, ctx)
 		step(a.admin != nil, func(ctx context.Context) error { return a.admin.Shutdown(ctx) }, ctx)
 		step(a.pool != nil, func(ctx context.Context) error { return a.pool.Stop(ctx) }, ctx)
+		// After the workers: their last attempts reach the history.
+		step(a.alerts != nil, func(ctx context.Context) error { return a.alerts.Close(ctx) }, cleanup)
+		step(a.history != nil, func(ctx context.Context) error { return a.history.Close(ctx) }, cleanup)
 		step(a.appDB != nil, func(context.Context) error { return a.appDB.Close() }, cleanup)
 		step(a.queue != nil, func(ctx context.Context) error { return a.queue.Close(ctx) }, cleanup)
 		a.closeErr = errors.Join(errs...)

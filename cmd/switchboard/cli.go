@@ -83,9 +83,11 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// cmdEvents: events ls | show ID | replay ID.
+// cmdEvents: events ls [--newest] [--search Q] | show ID | replay ID.
 func cmdEvents(ctx context.Context, args []string, w io.Writer) error {
 	f := newAdminFlags("events")
+	newest := f.Bool("newest", false, "with ls: newest first")
+	search := f.String("search", "", `with ls: an event id, "delivery = ID", "source = NAME" or "data.id = VALUE"`)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -99,10 +101,11 @@ func cmdEvents(ctx context.Context, args []string, w io.Writer) error {
 	}
 	switch {
 	case pos[0] == "ls" && len(pos) == 1:
-		events, err := c.ListEvents(ctx, f.limit, "")
+		page, err := c.SearchEvents(ctx, admin.EventSearch{Q: *search, Newest: *newest, Limit: f.limit})
 		if err != nil {
 			return err
 		}
+		events := page.Events
 		if f.jsonOut {
 			return printJSON(w, events)
 		}
@@ -131,6 +134,9 @@ func cmdEvents(ctx context.Context, args []string, w io.Writer) error {
 func cmdFailed(ctx context.Context, args []string, w io.Writer) error {
 	f := newAdminFlags("failed")
 	all := f.Bool("all", false, "with retry: retry every failed job")
+	var filter engine.JobFilter
+	f.StringVar(&filter.Listener, "listener", "", "with ls, retry --all, flush: only this listener's failed jobs")
+	f.StringVar(&filter.ErrorContains, "error", "", "with ls, retry --all, flush: only jobs whose last error contains this")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -144,7 +150,8 @@ func cmdFailed(ctx context.Context, args []string, w io.Writer) error {
 	}
 	switch {
 	case pos[0] == "ls" && len(pos) == 1:
-		jobs, err := c.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed, Limit: f.limit})
+		jobs, err := c.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed, Limit: f.limit,
+			Listener: filter.Listener, ErrorContains: filter.ErrorContains})
 		if err != nil {
 			return err
 		}
@@ -168,7 +175,7 @@ func cmdFailed(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "retrying %s\n", pos[1])
 		return nil
 	case pos[0] == "retry" && len(pos) == 1 && *all:
-		n, err := c.RetryFailed(ctx)
+		n, err := c.RetryFailedWhere(ctx, filter)
 		if err != nil {
 			return err
 		}
@@ -181,7 +188,7 @@ func cmdFailed(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "forgot %s\n", pos[1])
 		return nil
 	case pos[0] == "flush" && len(pos) == 1:
-		n, err := c.FlushFailed(ctx)
+		n, err := c.FlushFailedWhere(ctx, filter)
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,8 @@ usage:
   switchboard events ls|show ID|replay ID           ask the running server
   switchboard failed ls|show ID|retry ID|retry --all|forget ID|flush
   switchboard queue  stats
+  switchboard listeners ls|pause NAME|resume NAME   a paused listener's jobs wait (every process)
+  switchboard audit  [ls]                           operator actions, newest first
   switchboard db     init|query SQL                 create the app schema + sample rows; run SQL
   switchboard test   [-run REGEXP] [-v] [FILES...]  run the script tests (scripts/**/*.test.js|ts)
   switchboard bench  [--connections 1,64] [--duration 10s]  load a temp server; compare with a naive baseline
@@ -55,16 +57,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		verb, args = args[0], args[1:]
 	}
 	verbs := map[string]func(context.Context, []string, io.Writer) error{
-		"serve":  cmdServe,
-		"check":  cmdCheck,
-		"run":    cmdRun,
-		"send":   cmdSend,
-		"events": cmdEvents,
-		"failed": cmdFailed,
-		"queue":  cmdQueue,
-		"db":     cmdDB,
-		"bench":  cmdBench,
-		"test":   cmdTest,
+		"serve":     cmdServe,
+		"check":     cmdCheck,
+		"run":       cmdRun,
+		"send":      cmdSend,
+		"events":    cmdEvents,
+		"failed":    cmdFailed,
+		"queue":     cmdQueue,
+		"listeners": cmdListeners,
+		"audit":     cmdAudit,
+		"db":        cmdDB,
+		"bench":     cmdBench,
+		"test":      cmdTest,
 	}
 	if verb == "help" || verb == "-h" || verb == "--help" {
 		fmt.Fprint(stdout, usage)

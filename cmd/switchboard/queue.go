@@ -29,7 +29,9 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			MaxDepth:     cfg.Queue.MaxDepth,
 			CrashLimit:   cfg.Queue.CrashLimit,
 			MinFreeBytes: int64(cfg.Storage.MinFree),
-			Logger:       logger,
+			// The console's per-minute history and audit list.
+			HistoryRetention: cfg.Admin.HistoryRetention.D(),
+			Logger:           logger,
 		})
 	case "postgres":
 		return openPostgres(ctx, cfg, logger)

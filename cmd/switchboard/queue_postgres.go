@@ -19,6 +19,8 @@ func openPostgres(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 		Retention:    cfg.Queue.Retention.D(),
 		MaxDepth:     cfg.Queue.MaxDepth,
 		CrashLimit:   cfg.Queue.CrashLimit,
-		Logger:       logger.With("queue", "postgres"),
+		// The console's per-minute history and audit list.
+		HistoryRetention: cfg.Admin.HistoryRetention.D(),
+		Logger:           logger.With("queue", "postgres"),
 	})
 }

@@ -40,6 +40,8 @@ func (e *Error) Unwrap() error {
 		return engine.ErrNotFound
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
 	case http.StatusConflict:
 		return ErrConflict
 	case http.StatusServiceUnavailable:
@@ -65,6 +67,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	req.Header.Set("User-Agent", "switchboard-cli")
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -137,6 +140,29 @@ func (c *Client) EventsPage(ctx context.Context, limit int, after string) (Event
 	return page, err
 }
 
+// EventSearch is a page request of SearchEvents: Q in the syntax of
+// ParseSearch, newest first when Newest.
+type EventSearch struct {
+	Q      string
+	Newest bool
+	Limit  int
+	After  string
+}
+
+// SearchEvents returns one page of the events s selects.
+func (c *Client) SearchEvents(ctx context.Context, s EventSearch) (EventPage, error) {
+	v := pageQuery(s.Limit, s.After)
+	if s.Q != "" {
+		v.Set("q", s.Q)
+	}
+	if s.Newest {
+		v.Set("order", "newest")
+	}
+	var page EventPage
+	err := c.do(ctx, http.MethodGet, "/api/events", v, &page)
+	return page, err
+}
+
 // GetEvent returns an event and its jobs.
 func (c *Client) GetEvent(ctx context.Context, id string) (*engine.Event, []engine.Job, error) {
 	var d EventDetail
@@ -171,6 +197,10 @@ func (c *Client) JobsPage(ctx context.Context, q engine.JobQuery) (JobPage, erro
 	set("state", string(q.State))
 	set("listener", q.Listener)
 	set("event", q.EventID)
+	set("error", q.ErrorContains)
+	if q.Newest {
+		v.Set("order", "newest")
+	}
 	var page JobPage
 	err := c.do(ctx, http.MethodGet, "/api/jobs", v, &page)
 	return page, err
@@ -197,16 +227,37 @@ func (c *Client) ForgetJob(ctx context.Context, id string) error {
 
 // RetryFailed makes every failed job run again and returns how many.
 func (c *Client) RetryFailed(ctx context.Context) (int, error) {
-	var n Count
-	err := c.do(ctx, http.MethodPost, "/api/failed/retry", nil, &n)
-	return n.Count, err
+	return c.RetryFailedWhere(ctx, engine.JobFilter{})
 }
 
 // FlushFailed deletes every failed job and returns how many.
 func (c *Client) FlushFailed(ctx context.Context) (int, error) {
+	return c.FlushFailedWhere(ctx, engine.JobFilter{})
+}
+
+// RetryFailedWhere retries the failed jobs f selects and returns how many.
+func (c *Client) RetryFailedWhere(ctx context.Context, f engine.JobFilter) (int, error) {
 	var n Count
-	err := c.do(ctx, http.MethodDelete, "/api/failed", nil, &n)
+	err := c.do(ctx, http.MethodPost, "/api/failed/retry", filterQuery(f), &n)
 	return n.Count, err
+}
+
+// FlushFailedWhere deletes the failed jobs f selects and returns how many.
+func (c *Client) FlushFailedWhere(ctx context.Context, f engine.JobFilter) (int, error) {
+	var n Count
+	err := c.do(ctx, http.MethodDelete, "/api/failed", filterQuery(f), &n)
+	return n.Count, err
+}
+
+func filterQuery(f engine.JobFilter) url.Values {
+	v := url.Values{}
+	if f.Listener != "" {
+		v.Set("listener", f.Listener)
+	}
+	if f.ErrorContains != "" {
+		v.Set("error", f.ErrorContains)
+	}
+	return v
 }
 
 // Stats returns the queue's stats, the listeners and the reload status.
@@ -221,6 +272,57 @@ func (c *Client) ConfigStatus(ctx context.Context) (ReloadStatus, error) {
 	var st ReloadStatus
 	err := c.do(ctx, http.MethodGet, "/api/config/status", nil, &st)
 	return st, err
+}
+
+// Listeners returns every listener with its state and the last reload.
+func (c *Client) Listeners(ctx context.Context) (ListenersReport, error) {
+	var rep ListenersReport
+	err := c.do(ctx, http.MethodGet, "/api/listeners", nil, &rep)
+	return rep, err
+}
+
+// Pause stops a listener's jobs from starting, in every process, until
+// Resume; it returns the listener as it is now.
+func (c *Client) Pause(ctx context.Context, listener string) (ListenerInfo, error) {
+	var l ListenerInfo
+	err := c.do(ctx, http.MethodPost, pathID("/api/listeners/", listener, "/pause"), nil, &l)
+	return l, err
+}
+
+// Resume lets a paused listener's jobs run again.
+func (c *Client) Resume(ctx context.Context, listener string) (ListenerInfo, error) {
+	var l ListenerInfo
+	err := c.do(ctx, http.MethodPost, pathID("/api/listeners/", listener, "/resume"), nil, &l)
+	return l, err
+}
+
+// Audit returns up to limit operator actions older than before ("" =
+// from the newest), newest first.
+func (c *Client) Audit(ctx context.Context, limit int, before string) (AuditPage, error) {
+	v := url.Values{}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	if before != "" {
+		v.Set("before", before)
+	}
+	var page AuditPage
+	err := c.do(ctx, http.MethodGet, "/api/audit", v, &page)
+	return page, err
+}
+
+// History returns the charts' data for range "1h" or "24h".
+func (c *Client) History(ctx context.Context, rng string) (HistoryReport, error) {
+	var rep HistoryReport
+	err := c.do(ctx, http.MethodGet, "/api/history", url.Values{"range": {rng}}, &rep)
+	return rep, err
+}
+
+// Processes lists the live processes sharing the queue.
+func (c *Client) Processes(ctx context.Context) ([]engine.Process, error) {
+	var ps []engine.Process
+	err := c.do(ctx, http.MethodGet, "/api/processes", nil, &ps)
+	return ps, err
 }
 
 // Metrics returns the Prometheus text exposition.

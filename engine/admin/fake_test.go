@@ -2,12 +2,15 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,14 +20,20 @@ import (
 
 const testToken = "s3cret-admin-token"
 
-// fakeStore is an in-memory Store with the same contracts as the bbolt
-// queue: ids sort by creation, lists continue after a cursor, missing ids
-// wrap engine.ErrNotFound, and only failed jobs are retried or forgotten.
+// fakeStore is an in-memory Store with the same contracts as the queue
+// backends (engine/queuetest proves theirs; TestStore_Real runs the API
+// over bbolt): ids sort by creation, lists continue after a cursor in
+// the order listed, missing ids wrap engine.ErrNotFound, and only failed
+// jobs are retried or forgotten.
 type fakeStore struct {
 	mu      sync.Mutex
 	seq     int
 	events  []engine.Event
 	jobs    []engine.Job
+	paused  map[string]time.Time
+	samples []engine.Sample
+	audit   []engine.AuditEntry
+	procs   []engine.Process
 	pingErr error
 	failAll error // when set, every call but Ping fails with it
 }
@@ -42,19 +51,45 @@ func (f *fakeStore) addEvent(ev engine.Event, state engine.JobState, listeners .
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	}
+	if ev.Payload == nil {
+		ev.Payload = json.RawMessage(`{}`)
+	}
 	f.events = append(f.events, ev)
 	var jobs []engine.Job
 	for _, l := range listeners {
 		j := engine.Job{ID: f.nextID("job"), EventID: ev.ID, Listener: l, State: state, Attempt: 1, MaxTries: 3,
-			CreatedAt: ev.ReceivedAt, UpdatedAt: ev.ReceivedAt}
+			CreatedAt: ev.ReceivedAt, UpdatedAt: ev.ReceivedAt, RunAt: ev.ReceivedAt}
 		if state == engine.JobFailed {
 			j.Attempt = 3
 			j.LastError = &engine.JobError{Attempt: 3, At: ev.ReceivedAt, Kind: "error", Message: "boom", Stack: "at handle (scripts/x.js:3:9)"}
+			j.Attempts = []engine.Attempt{{N: 3, StartedAt: ev.ReceivedAt, Duration: time.Millisecond, Outcome: engine.Failed, Error: j.LastError}}
 		}
 		f.jobs = append(f.jobs, j)
 		jobs = append(jobs, j)
 	}
 	return ev, jobs
+}
+
+// page applies the cursor, order and limit every list shares.
+func page[T any](xs []T, id func(T) string, newest bool, after string, limit int) []T {
+	if limit <= 0 {
+		limit = 50
+	}
+	var out []T
+	for i := range xs {
+		x := xs[i]
+		if newest {
+			x = xs[len(xs)-1-i]
+		}
+		if after != "" && ((!newest && id(x) <= after) || (newest && id(x) >= after)) {
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func (f *fakeStore) ListEvents(_ context.Context, q engine.EventQuery) (engine.EventPage, error) {
@@ -63,24 +98,32 @@ func (f *fakeStore) ListEvents(_ context.Context, q engine.EventQuery) (engine.E
 	if f.failAll != nil {
 		return engine.EventPage{}, f.failAll
 	}
-	limit := engine.PageSize(q.Limit)
-	evs := slices.Clone(f.events)
-	if q.Newest {
-		slices.Reverse(evs)
-	}
-	var page engine.EventPage
-	for _, ev := range evs {
-		after := q.After == "" || (!q.Newest && ev.ID > q.After) || (q.Newest && ev.ID < q.After)
-		if !after || (q.Source != "" && ev.Source != q.Source) {
+	var sel []engine.Event
+	for _, ev := range f.events {
+		if (q.Source != "" && ev.Source != q.Source) || (q.DeliveryID != "" && ev.DeliveryID != q.DeliveryID) {
 			continue
 		}
-		if len(page.Events) == limit {
-			page.Next = page.Events[limit-1].ID
-			break
+		if q.Field != "" {
+			var payload any
+			_ = json.Unmarshal(ev.Payload, &payload)
+			v, ok := engine.Lookup(payload, q.Field)
+			if !ok || engine.ScalarText(v) != q.Value {
+				continue
+			}
 		}
-		page.Events = append(page.Events, ev)
+		sel = append(sel, ev)
 	}
-	return page, nil
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	out := page(sel, func(e engine.Event) string { return e.ID }, q.Newest, q.After, limit+1)
+	p := engine.EventPage{Events: out}
+	if len(out) > limit {
+		p.Events = out[:limit]
+		p.Next = out[limit-1].ID
+	}
+	return p, nil
 }
 
 func (f *fakeStore) GetEvent(_ context.Context, id string) (*engine.Event, []engine.Job, error) {
@@ -109,21 +152,19 @@ func (f *fakeStore) ListJobs(_ context.Context, q engine.JobQuery) ([]engine.Job
 	if f.failAll != nil {
 		return nil, f.failAll
 	}
-	if q.Limit == 0 {
-		q.Limit = 50
-	}
-	var out []engine.Job
+	var sel []engine.Job
 	for _, j := range f.jobs {
-		if j.ID <= q.After || (q.State != "" && j.State != q.State) ||
-			(q.Listener != "" && j.Listener != q.Listener) || (q.EventID != "" && j.EventID != q.EventID) {
+		if (q.State != "" && j.State != q.State) || (q.Listener != "" && j.Listener != q.Listener) ||
+			(q.EventID != "" && j.EventID != q.EventID) || !errorContains(j, q.ErrorContains) {
 			continue
 		}
-		if len(out) == q.Limit {
-			break
-		}
-		out = append(out, j)
+		sel = append(sel, j)
 	}
-	return out, nil
+	return page(sel, func(j engine.Job) string { return j.ID }, q.Newest, q.After, q.Limit), nil
+}
+
+func errorContains(j engine.Job, s string) bool {
+	return s == "" || (j.LastError != nil && strings.Contains(strings.ToLower(j.LastError.Message), strings.ToLower(s)))
 }
 
 func (f *fakeStore) find(id string) (int, error) {
@@ -162,13 +203,6 @@ func (f *fakeStore) RetryJob(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeStore) RetryFailed(context.Context, engine.JobFilter) (int, error) {
-	return f.eachFailed(func(i int) bool {
-		f.jobs[i].State, f.jobs[i].Attempt = engine.JobPending, 0
-		return true
-	})
-}
-
 func (f *fakeStore) ForgetJob(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -183,18 +217,11 @@ func (f *fakeStore) ForgetJob(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeStore) FlushFailed(context.Context, engine.JobFilter) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failAll != nil {
-		return 0, f.failAll
-	}
-	before := len(f.jobs)
-	f.jobs = slices.DeleteFunc(f.jobs, func(j engine.Job) bool { return j.State == engine.JobFailed })
-	return before - len(f.jobs), nil
+func (f *fakeStore) selects(flt engine.JobFilter, j engine.Job) bool {
+	return j.State == engine.JobFailed && (flt.Listener == "" || j.Listener == flt.Listener) && errorContains(j, flt.ErrorContains)
 }
 
-func (f *fakeStore) eachFailed(fn func(i int) bool) (int, error) {
+func (f *fakeStore) RetryFailed(_ context.Context, flt engine.JobFilter) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAll != nil {
@@ -202,11 +229,23 @@ func (f *fakeStore) eachFailed(fn func(i int) bool) (int, error) {
 	}
 	n := 0
 	for i := range f.jobs {
-		if f.jobs[i].State == engine.JobFailed && fn(i) {
+		if f.selects(flt, f.jobs[i]) {
+			f.jobs[i].State, f.jobs[i].Attempt = engine.JobPending, 0
 			n++
 		}
 	}
 	return n, nil
+}
+
+func (f *fakeStore) FlushFailed(_ context.Context, flt engine.JobFilter) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAll != nil {
+		return 0, f.failAll
+	}
+	before := len(f.jobs)
+	f.jobs = slices.DeleteFunc(f.jobs, func(j engine.Job) bool { return f.selects(flt, j) })
+	return before - len(f.jobs), nil
 }
 
 func (f *fakeStore) Stats(context.Context) (engine.Stats, error) {
@@ -216,13 +255,18 @@ func (f *fakeStore) Stats(context.Context) (engine.Stats, error) {
 		return engine.Stats{}, f.failAll
 	}
 	st := engine.Stats{States: map[engine.JobState]int{}, Listeners: map[string]map[engine.JobState]int{},
-		Events: len(f.events), FileBytes: 32768}
+		Events: len(f.events), FileBytes: 32768, OldestDueBy: map[string]time.Time{}, Paused: maps.Clone(f.paused)}
 	for _, j := range f.jobs {
 		st.States[j.State]++
 		if st.Listeners[j.Listener] == nil {
 			st.Listeners[j.Listener] = map[engine.JobState]int{}
 		}
 		st.Listeners[j.Listener][j.State]++
+		if j.State == engine.JobPending {
+			if old, ok := st.OldestDueBy[j.Listener]; !ok || j.RunAt.Before(old) {
+				st.OldestDueBy[j.Listener] = j.RunAt
+			}
+		}
 	}
 	return st, nil
 }

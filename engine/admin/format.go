@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -143,11 +144,14 @@ func FormatStats(w io.Writer, r StatsReport) error {
 	}
 	fmt.Fprintln(w)
 	tw = newTable(w)
-	fmt.Fprintln(tw, "LISTENER\tPENDING\tRUNNING\tDONE\tFAILED\tON\tTRIES\tTIMEOUT")
+	fmt.Fprintln(tw, "LISTENER\tSTATE\tPENDING\tRUNNING\tDONE\tFAILED\tON\tTRIES\tTIMEOUT")
 	listed := map[string]bool{}
 	for _, l := range r.Listeners {
+		if !l.Configured {
+			continue
+		}
 		listed[l.Name] = true
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\n", line(l.Name),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\n", line(l.Name), runState(st, l.Name),
 			l.Jobs["pending"], l.Jobs["running"], l.Jobs["done"], l.Jobs["failed"],
 			line(strings.Join(l.On, ",")), l.Tries, l.Timeout)
 	}
@@ -161,7 +165,7 @@ func FormatStats(w io.Writer, r StatsReport) error {
 	slices.Sort(gone)
 	for _, name := range gone {
 		c := st.Listeners[name]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t(not configured)\t\t\n", line(name),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t(not configured)\t\t\n", line(name), runState(st, name),
 			c[engine.JobPending], c[engine.JobRunning], c[engine.JobDone], c[engine.JobFailed])
 	}
 	if err := tw.Flush(); err != nil {
@@ -185,6 +189,14 @@ func formatReload(w io.Writer, rs ReloadStatus) error {
 		_, err = fmt.Fprintf(w, "needs restart: %s\n", line(strings.Join(rs.NeedsRestart, ", ")))
 	}
 	return err
+}
+
+// runState is "paused" or "running".
+func runState(st engine.Stats, listener string) string {
+	if _, paused := st.Paused[listener]; paused {
+		return "paused"
+	}
+	return "running"
 }
 
 func errorLine(e *engine.JobError) string {
@@ -238,3 +250,31 @@ func line(s string) string {
 
 // cell is line cut to cellWidth runes.
 func cell(s string) string { return truncate(cellWidth, line(s)) }
+
+// truncate cuts s to n runes, never inside a UTF-8 sequence.
+func truncate(n int, s string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i = range s {
+		if count == n {
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}
+
+func fmtBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

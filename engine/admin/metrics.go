@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/history"
 )
 
 // Metrics are the counters and histograms the rest of the program feeds
@@ -27,8 +28,10 @@ type Metrics struct {
 	enqueued *prometheus.CounterVec
 	jobs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	wait     *prometheus.HistogramVec
 	reloads  *prometheus.CounterVec
 	queue    *queueCollector
+	history  atomic.Pointer[history.Recorder]
 }
 
 // NewMetrics registers switchboard's series, plus the Go runtime and
@@ -53,6 +56,11 @@ func NewMetrics() *Metrics {
 			Help:    "Time one job attempt ran, by listener.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 		}, []string{"listener"}),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_job_wait_seconds",
+			Help:    "Time a job attempt waited from its job becoming due to its start, by listener.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"listener"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_reloads_total",
 			Help: "Config and script reloads, by result (ok or refused).",
@@ -61,11 +69,18 @@ func NewMetrics() *Metrics {
 	}
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("refused")
-	m.reg.MustRegister(m.webhooks, m.enqueued, m.jobs, m.duration, m.reloads, m.queue,
+	m.reg.MustRegister(m.webhooks, m.enqueued, m.jobs, m.duration, m.wait, m.reloads, m.queue,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// Record makes every observation also go to r, the console's history.
+func (m *Metrics) Record(r *history.Recorder) {
+	if m != nil {
+		m.history.Store(r)
+	}
 }
 
 // ObserveWebhook counts one webhook request answered with status.
@@ -74,6 +89,7 @@ func (m *Metrics) ObserveWebhook(source string, status int) {
 		return
 	}
 	m.webhooks.WithLabelValues(source, strconv.Itoa(status)).Inc()
+	m.history.Load().ObserveWebhook(source, status)
 }
 
 // ObserveEnqueued counts one event stored from source (a webhook source,
@@ -86,13 +102,25 @@ func (m *Metrics) ObserveEnqueued(source string) {
 }
 
 // ObserveJob counts one finished attempt of listener and records how long
-// it ran.
+// it ran (its wait unknown).
 func (m *Metrics) ObserveJob(listener string, outcome engine.Outcome, d time.Duration) {
-	if m == nil {
+	m.ObserveAttempt(listener, outcome, -1, d)
+}
+
+// ObserveAttempt counts one finished attempt of listener and records how
+// long it waited from its job becoming due to its start (negative:
+// unknown) and how long it ran. Returned attempts (never started) are not
+// counted.
+func (m *Metrics) ObserveAttempt(listener string, outcome engine.Outcome, wait, d time.Duration) {
+	if m == nil || outcome == engine.Returned {
 		return
 	}
 	m.jobs.WithLabelValues(listener, OutcomeName(outcome)).Inc()
 	m.duration.WithLabelValues(listener).Observe(d.Seconds())
+	if wait >= 0 {
+		m.wait.WithLabelValues(listener).Observe(wait.Seconds())
+	}
+	m.history.Load().ObserveAttempt(listener, outcome, wait, d)
 }
 
 // ObserveReload counts one reload, applied (ok) or refused.
@@ -126,18 +154,22 @@ func (m *Metrics) handler() http.Handler {
 	})
 }
 
-// setStats points the queue gauges at a store.
-func (m *Metrics) setStats(stats func(context.Context) (engine.Stats, error)) {
+// setStats points the queue gauges at a store, and the paused gauge at
+// the configured listeners.
+func (m *Metrics) setStats(stats func(context.Context) (engine.Stats, error), listeners func() []string) {
 	m.queue.stats.Store(&stats)
+	m.queue.listeners.Store(&listeners)
 }
 
-// OutcomeName is the label value of an outcome.
+// OutcomeName is the label value of an outcome (its name).
 func OutcomeName(o engine.Outcome) string { return o.String() }
 
 // queueCollector reads the queue's Stats at scrape time, so depth gauges
 // are never stale and cost nothing between scrapes.
 type queueCollector struct {
 	stats     atomic.Pointer[func(context.Context) (engine.Stats, error)]
+	listeners atomic.Pointer[func() []string]
+	paused    *prometheus.Desc
 	depth     *prometheus.Desc
 	listener  *prometheus.Desc
 	events    *prometheus.Desc
@@ -157,6 +189,8 @@ func newQueueCollector() *queueCollector {
 			"Size of the queue's file on disk.", nil, nil),
 		oldestDue: prometheus.NewDesc("switchboard_queue_oldest_due_age_seconds",
 			"How long the oldest due pending job has waited; 0 when none is due.", nil, nil),
+		paused: prometheus.NewDesc("switchboard_listener_paused",
+			"1 while a listener is paused (its jobs wait), 0 while it runs.", []string{"listener"}, nil),
 	}
 }
 
@@ -167,6 +201,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.events
 	ch <- c.fileBytes
 	ch <- c.oldestDue
+	ch <- c.paused
 }
 
 // Collect implements prometheus.Collector.
@@ -197,4 +232,30 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		age = max(0, time.Since(st.OldestDue).Seconds())
 	}
 	ch <- prometheus.MustNewConstMetric(c.oldestDue, prometheus.GaugeValue, age)
+	c.collectPaused(ch, st)
+}
+
+// collectPaused reports every configured listener, and any other the
+// queue holds paused.
+func (c *queueCollector) collectPaused(ch chan<- prometheus.Metric, st engine.Stats) {
+	seen := map[string]bool{}
+	if fn := c.listeners.Load(); fn != nil {
+		for _, name := range (*fn)() {
+			seen[name] = true
+			_, paused := st.Paused[name]
+			ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, boolGauge(paused), name)
+		}
+	}
+	for name := range st.Paused {
+		if !seen[name] {
+			ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, 1, name)
+		}
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/history"
 )
 
 func TestMetrics_Exposition(t *testing.T) {
@@ -73,6 +74,8 @@ func TestMetrics_NilNoops(t *testing.T) {
 	m.ObserveWebhook("s", 200)
 	m.ObserveEnqueued("s")
 	m.ObserveJob("l", engine.Succeeded, time.Second)
+	m.ObserveAttempt("l", engine.Succeeded, time.Millisecond, time.Second)
+	m.Record(nil)
 	m.ObserveReload(true)
 	if m.Registry() != nil {
 		t.Fatal("nil Metrics has a registry")
@@ -81,10 +84,53 @@ func TestMetrics_NilNoops(t *testing.T) {
 
 func TestOutcomeName(t *testing.T) {
 	cases := map[engine.Outcome]string{engine.Succeeded: "succeeded", engine.Retry: "retry",
-		engine.Snoozed: "snoozed", engine.Failed: "failed", engine.Interrupted: "interrupted", engine.Returned: "returned", engine.Outcome(99): "outcome(99)"}
+		engine.Snoozed: "snoozed", engine.Failed: "failed", engine.Interrupted: "interrupted", engine.Outcome(99): "outcome(99)"}
 	for o, want := range cases {
 		if got := OutcomeName(o); got != want {
 			t.Errorf("OutcomeName(%d) = %q, want %q", o, got, want)
 		}
+	}
+}
+
+func TestMetrics_PausedGaugeWaitAndHistory(t *testing.T) {
+	m := NewMetrics()
+	ts, fs, _ := testServer(t, func(o *Options) { o.Metrics = m })
+	rec, err := history.New(history.Options{Sink: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Record(rec)
+	if err := fs.SetPaused(t.Context(), "notify", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.SetPaused(t.Context(), "gone_listener", true); err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveAttempt("notify", engine.Succeeded, 40*time.Millisecond, 20*time.Millisecond)
+	m.ObserveAttempt("notify", engine.Returned, 0, 0) // never ran: not counted
+	m.ObserveWebhook("ittybit", 202)
+
+	_, body := call(t, ts, "GET", "/metrics", bearer)
+	for _, want := range []string{
+		`switchboard_listener_paused{listener="notify"} 1`,
+		`switchboard_listener_paused{listener="update_media"} 0`,
+		`switchboard_listener_paused{listener="gone_listener"} 1`,
+		`switchboard_job_wait_seconds_count{listener="notify"} 1`,
+		`switchboard_jobs_finished_total{listener="notify",outcome="succeeded"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, `outcome="returned"`) {
+		t.Error("a returned attempt was counted")
+	}
+	// The same observations went to the console's history.
+	got := map[string]uint64{}
+	for _, s := range rec.Pending() {
+		got[s.Series] += s.Count
+	}
+	if got["job:notify"] != 1 || got["webhook:ittybit:202"] != 1 {
+		t.Fatalf("history pending: %v", got)
 	}
 }

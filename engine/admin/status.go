@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
@@ -23,19 +24,29 @@ type StatsReport struct {
 	Reload    ReloadStatus   `json:"reload"`
 }
 
-// ListenerInfo summarises one configured listener.
+// ListenerInfo summarises one listener: its settings from config (empty
+// for a listener config no longer names whose jobs are still queued), its
+// jobs now, and whether it is paused.
 type ListenerInfo struct {
 	Name        string         `json:"name"`
-	Script      string         `json:"script"`
-	On          []string       `json:"on"`
+	Configured  bool           `json:"configured"`
+	Script      string         `json:"script,omitempty"`
+	On          []string       `json:"on,omitempty"`
 	When        engine.Filter  `json:"when,omitempty"`
-	Tries       int            `json:"tries"`
+	Tries       int            `json:"tries,omitempty"`
 	Backoff     []string       `json:"backoff,omitempty"`
-	Timeout     string         `json:"timeout"`
+	Timeout     string         `json:"timeout,omitempty"`
 	Delay       string         `json:"delay,omitempty"`
 	Concurrency int            `json:"concurrency,omitempty"`
 	Rate        string         `json:"rate,omitempty"`
+	OrderBy     string         `json:"orderBy,omitempty"`
 	Jobs        map[string]int `json:"jobs,omitempty"` // count by state, from Stats
+	// OldestDue is when the oldest due pending job became due.
+	OldestDue time.Time `json:"oldestDue,omitzero"`
+	// Paused says the listener's jobs wait until it is resumed, since
+	// PausedAt, in every process sharing the queue.
+	Paused   bool      `json:"paused"`
+	PausedAt time.Time `json:"pausedAt,omitzero"`
 }
 
 // pingTimeout bounds the store check so a wedged disk fails the probe
@@ -108,52 +119,75 @@ func (s *Server) statsReport(ctx context.Context) (StatsReport, error) {
 	if err != nil {
 		return StatsReport{}, fmt.Errorf("queue stats: %w", err)
 	}
-	return StatsReport{
-		Stats:     st,
-		Listeners: listenerInfos(s.currentRoutes(), st),
-		Reload:    s.reloadStatus(),
-	}, nil
+	// Listeners here are the configured ones, as this answer always held;
+	// GET /api/listeners adds those only the queue knows.
+	ls := listenerInfos(s.currentRoutes(), st)
+	ls = slices.DeleteFunc(ls, func(l ListenerInfo) bool { return !l.Configured })
+	return StatsReport{Stats: st, Listeners: ls, Reload: s.reloadStatus()}, nil
 }
 
 func (s *Server) handleConfigStatus(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.reloadStatus())
 }
 
-// listenerInfos summarises the routes' listeners in config order.
-func listenerInfos(rt *engine.Routes, st engine.Stats) []ListenerInfo {
-	if rt == nil {
-		return []ListenerInfo{}
+func (s *Server) handleProcesses(w http.ResponseWriter, r *http.Request) {
+	procs, err := s.opts.Store.Processes(r.Context())
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("list processes: %w", err))
+		return
 	}
-	out := make([]ListenerInfo, 0, len(rt.Listeners))
-	for _, l := range rt.Listeners {
-		info := ListenerInfo{
-			Name:        l.Name,
-			Script:      l.Script,
-			On:          l.On,
-			When:        l.When,
-			Tries:       l.Tries,
-			Timeout:     l.Timeout.String(),
-			Concurrency: l.Concurrency,
+	writeJSON(w, http.StatusOK, nonNil(procs))
+}
+
+// listenerInfos summarises the routes' listeners in config order, then
+// the listeners only the queue knows.
+func listenerInfos(rt *engine.Routes, st engine.Stats) []ListenerInfo {
+	out := []ListenerInfo{}
+	if rt != nil {
+		for _, l := range rt.Listeners {
+			out = append(out, configuredInfo(l))
 		}
-		for _, d := range l.Backoff.Steps {
-			info.Backoff = append(info.Backoff, d.String())
-		}
-		if len(l.Backoff.Steps) == 0 && l.Backoff.Base > 0 {
-			info.Backoff = []string{fmt.Sprintf("%s doubling, max %s", l.Backoff.Base, l.Backoff.Max)}
-		}
-		if l.Delay > 0 {
-			info.Delay = l.Delay.String()
-		}
-		if !l.Rate.IsZero() {
-			info.Rate = fmt.Sprintf("%d/%s", l.Rate.N, l.Rate.Per)
-		}
-		if counts := st.Listeners[l.Name]; len(counts) > 0 {
+	}
+	for _, name := range extraListeners(rt, st) {
+		out = append(out, ListenerInfo{Name: name})
+	}
+	for i := range out {
+		info := &out[i]
+		if counts := st.Listeners[info.Name]; len(counts) > 0 {
 			info.Jobs = make(map[string]int, len(counts))
 			for state, n := range counts {
 				info.Jobs[string(state)] = n
 			}
 		}
-		out = append(out, info)
+		info.OldestDue = st.OldestDueBy[info.Name]
+		info.PausedAt, info.Paused = st.Paused[info.Name]
 	}
 	return out
+}
+
+func configuredInfo(l *engine.Listener) ListenerInfo {
+	info := ListenerInfo{
+		Name:        l.Name,
+		Configured:  true,
+		Script:      l.Script,
+		On:          l.On,
+		When:        l.When,
+		Tries:       l.Tries,
+		Timeout:     l.Timeout.String(),
+		Concurrency: l.Concurrency,
+		OrderBy:     l.OrderBy,
+	}
+	for _, d := range l.Backoff.Steps {
+		info.Backoff = append(info.Backoff, d.String())
+	}
+	if len(l.Backoff.Steps) == 0 && l.Backoff.Base > 0 {
+		info.Backoff = []string{fmt.Sprintf("%s doubling, max %s", l.Backoff.Base, l.Backoff.Max)}
+	}
+	if l.Delay > 0 {
+		info.Delay = l.Delay.String()
+	}
+	if !l.Rate.IsZero() {
+		info.Rate = fmt.Sprintf("%d/%s", l.Rate.N, l.Rate.Per)
+	}
+	return info
 }

@@ -23,6 +23,9 @@ type Config struct {
 	Scripts   Scripts    `toml:"scripts"`
 	Sources   []Source   `toml:"sources"`
 	Listeners []Listener `toml:"listeners"`
+	// Alerts and AlertsSettings are [[alerts]] and [alerts_settings] (alerts.go).
+	Alerts         []Alert        `toml:"alerts"`
+	AlertsSettings AlertsSettings `toml:"alerts_settings"`
 
 	// Path is the config file's absolute path; Dir its directory. Relative
 	// paths in the file are resolved against Dir.
@@ -53,6 +56,8 @@ type Server struct {
 type Admin struct {
 	Listen string `toml:"listen"` // empty disables the admin listener
 	Token  Secret `toml:"token"`
+	// HistoryRetention is how long the console's per-minute history is kept.
+	HistoryRetention Duration `toml:"history_retention"`
 }
 
 // Storage says where the embedded queue keeps its file.
@@ -194,7 +199,7 @@ func Default() Config {
 			IdleTimeout:     Duration(60 * time.Second),
 			ShutdownTimeout: Duration(30 * time.Second),
 		},
-		Admin:   Admin{Listen: "127.0.0.1:8081"},
+		Admin:   Admin{Listen: "127.0.0.1:8081", HistoryRetention: Duration(7 * 24 * time.Hour)},
 		Storage: Storage{Dir: "data", MinFree: 16 << 20},
 		Queue: Queue{
 			Backend:      "bbolt",
@@ -223,5 +228,7 @@ func Default() Config {
 		Ittybit: Ittybit{BaseURL: "https://api.ittybit.com"},
 		Log:     Log{Level: "info", Format: "text"},
 		Scripts: Scripts{MemoryLimit: 512 << 20, MaxCallStack: 1024},
+
+		AlertsSettings: defaultAlertsSettings(),
 	}
 }

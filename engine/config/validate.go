@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Verifier names accepted in sources[].verify.
@@ -33,6 +34,9 @@ func (c *Config) Validate() error {
 		} else if c.Admin.Token == "" && !isLoopback(host) {
 			bad("admin.token", "must be set when admin.listen (%s) is not a loopback address", c.val("admin.listen", c.Admin.Listen))
 		}
+	}
+	if h := c.Admin.HistoryRetention.D(); h < time.Hour || h > 90*24*time.Hour {
+		bad("admin.history_retention", "%s is out of range 1h..90d", h)
 	}
 	if c.Storage.Dir == "" {
 		bad("storage.dir", "must be set")
@@ -105,6 +109,7 @@ func (c *Config) Validate() error {
 		bad("scripts.max_call_stack", "must be at least 16")
 	}
 	errs = append(errs, c.validateSources()...)
+	errs = append(errs, c.validateAlerts()...)
 	if _, err := c.Routes(); err != nil {
 		errs = append(errs, err)
 	}
