@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -76,11 +77,7 @@ func (q *Queue) AddSamples(ctx context.Context, samples []engine.Sample) error {
 				old.Add(s)
 				merged = old
 			}
-			data, err := json.Marshal(sampleRecord(merged))
-			if err != nil {
-				return err
-			}
-			if err := b.Put(key, data); err != nil {
+			if err := b.Put(key, encodeSample(merged)); err != nil {
 				return err
 			}
 		}
@@ -116,50 +113,70 @@ func (q *Queue) Samples(ctx context.Context, from, to time.Time) ([]engine.Sampl
 	return out, nil
 }
 
-// storedSample is a Sample on disk: the key holds minute and series, and
-// the histograms are sparse (bucket index → count).
-type storedSample struct {
-	Count   uint64         `json:"c"`
-	Failed  uint64         `json:"f,omitempty"`
-	Runtime map[int]uint64 `json:"r,omitempty"`
-	Wait    map[int]uint64 `json:"w,omitempty"`
-}
+// A sample on disk: its key holds minute and series; the value is
+// uvarint(count) uvarint(failed), then each histogram (runtime, wait) as
+// uvarint(buckets used) and, per bucket used, index(1 byte) uvarint(n).
+// Binary because a day's chart reads a sample per listener per minute.
 
-func sampleRecord(s engine.Sample) storedSample {
-	return storedSample{Count: s.Count, Failed: s.Failed, Runtime: sparse(s.Runtime), Wait: sparse(s.Wait)}
-}
-
-func sparse(h engine.Histogram) map[int]uint64 {
-	var m map[int]uint64
-	for i, n := range h.Counts {
-		if n > 0 {
-			if m == nil {
-				m = map[int]uint64{}
+func encodeSample(s engine.Sample) []byte {
+	b := binary.AppendUvarint(nil, s.Count)
+	b = binary.AppendUvarint(b, s.Failed)
+	for _, h := range [...]*engine.Histogram{&s.Runtime, &s.Wait} {
+		used := 0
+		for _, n := range h.Counts {
+			if n > 0 {
+				used++
 			}
-			m[i] = n
+		}
+		b = binary.AppendUvarint(b, uint64(used))
+		for i, n := range h.Counts {
+			if n > 0 {
+				b = append(b, byte(i))
+				b = binary.AppendUvarint(b, n)
+			}
 		}
 	}
-	return m
+	return b
 }
 
 func decodeSample(v []byte) (engine.Sample, error) {
-	var r storedSample
-	if err := json.Unmarshal(v, &r); err != nil {
-		return engine.Sample{}, err
-	}
-	s := engine.Sample{Count: r.Count, Failed: r.Failed}
-	for i, n := range r.Runtime {
-		if i >= 0 && i < engine.HistogramBuckets {
-			s.Runtime.Counts[i] = n
+	var s engine.Sample
+	next := func() (uint64, bool) {
+		n, w := binary.Uvarint(v)
+		if w <= 0 {
+			return 0, false
 		}
+		v = v[w:]
+		return n, true
 	}
-	for i, n := range r.Wait {
-		if i >= 0 && i < engine.HistogramBuckets {
-			s.Wait.Counts[i] = n
+	var ok1, ok2 bool
+	s.Count, ok1 = next()
+	s.Failed, ok2 = next()
+	if !ok1 || !ok2 {
+		return s, errCorruptSample
+	}
+	for _, h := range [...]*engine.Histogram{&s.Runtime, &s.Wait} {
+		used, ok := next()
+		if !ok || used > engine.HistogramBuckets {
+			return s, errCorruptSample
+		}
+		for range used {
+			if len(v) < 1 || int(v[0]) >= engine.HistogramBuckets {
+				return s, errCorruptSample
+			}
+			i := v[0]
+			v = v[1:]
+			n, ok := next()
+			if !ok {
+				return s, errCorruptSample
+			}
+			h.Counts[i] = n
 		}
 	}
 	return s, nil
 }
+
+var errCorruptSample = errors.New("corrupt history sample")
 
 // Audit durably appends an operator action.
 func (q *Queue) Audit(ctx context.Context, e engine.AuditEntry) error {

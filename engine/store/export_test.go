@@ -89,3 +89,10 @@ func LegacyIndexesLeft(q *Queue) []string {
 	})
 	return left
 }
+
+// CorruptJob overwrites job id's record with bytes no version wrote.
+func CorruptJob(ctx context.Context, q *Queue, id string) error {
+	return q.submit(ctx, func(t *txn) error {
+		return t.bucket(bJobs).Put([]byte(id), []byte{0x7f, 0, 1, 2})
+	})
+}

@@ -81,8 +81,9 @@ func cloneQuota(quota map[string]engine.Quota) map[string]engine.Quota {
 }
 
 type candidate struct {
-	key []byte // tkey(RunAt, job id)
-	id  string
+	key      []byte // tkey(RunAt, job id) in listener's due index
+	id       string
+	listener string
 }
 
 func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
@@ -100,7 +101,7 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 		c := lb.Cursor()
 		for k, _ := c.First(); k != nil && n > 0 && bytes.Compare(k, due) <= 0; k, _ = c.Next() {
 			_, id := splitTkey(k)
-			cands = append(cands, candidate{key: bytes.Clone(k), id: id})
+			cands = append(cands, candidate{key: bytes.Clone(k), id: id, listener: name})
 			n--
 		}
 	}
@@ -113,7 +114,14 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 	for _, c := range cands {
 		j, err := t.getJob(c.id)
 		if err != nil {
-			return nil, err
+			// One unreadable record must not stop every listener's jobs:
+			// it leaves the due index (the record stays for inspection).
+			t.q.log.Error("job record unreadable; taken out of the due index", "job", c.id, "err", err)
+			if lb := t.bucket(bDueL).Bucket([]byte(c.listener)); lb != nil {
+				_ = lb.Delete(c.key)
+			}
+			t.wrote, t.fx.dueTouched = true, true
+			continue
 		}
 		if j == nil || j.State != engine.JobPending {
 			continue

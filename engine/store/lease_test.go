@@ -266,3 +266,29 @@ func TestQueue_UnstartedLease_NotCharged(t *testing.T) {
 		}
 	})
 }
+
+// An unreadable job record does not stop leasing: it leaves the due
+// index and the other jobs are claimed.
+func TestQueue_Lease_SkipsUnreadableJob(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, store.Options{})
+	bad := enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"})
+	good := enqueue(t, q, event("e", "{}"), engine.NewJob{Listener: "a"})
+	_, badJobs, err := q.GetEvent(ctx, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CorruptJob(ctx, q, badJobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := q.Lease(ctx, 10, map[string]engine.Quota{"a": {Max: 10, LeaseFor: time.Minute}})
+	if err != nil {
+		t.Fatalf("Lease with an unreadable record: %v", err)
+	}
+	if len(leases) != 1 || leases[0].Job.EventID != good {
+		t.Fatalf("leased %+v, want the readable job of %s", leases, good)
+	}
+	if leases, err := q.Lease(ctx, 10, map[string]engine.Quota{"a": {Max: 10, LeaseFor: time.Minute}}); err != nil || len(leases) != 0 {
+		t.Fatalf("second lease = %v, %v; the unreadable job should be out of the due index", leases, err)
+	}
+}
