@@ -73,7 +73,7 @@ func walkConsole(t *testing.T, queueKeys string) {
 		if err := app.queue.KVSet(context.Background(), "flaky", "mode", []byte(`"ok"`), 0); err != nil {
 			t.Fatal(err)
 		}
-		browse(t, ctx, "retry", chromedp.Click(chromedp.CSS(`button[data-action=retry]:not([disabled])`)),
+		browse(t, ctx, "retry", clickWhen(`button[data-action=retry]:not([disabled])`),
 			until(`document.querySelector('section[data-state]').dataset.state === 'done'`))
 	})
 
@@ -85,12 +85,12 @@ func walkConsole(t *testing.T, queueKeys string) {
 		job := consoleJob(t, app, ev, "flaky", engine.JobFailed)
 		browse(t, ctx, "failed page", chromedp.Navigate(admin+"/#/failed?listener=flaky&error=cannot+render"),
 			until(`!!document.querySelector('tr[data-job="`+job.ID+`"]')`),
-			chromedp.Click(chromedp.CSS(`button[data-action=retry-all]`)),
+			clickWhen(`button[data-action=retry-all]`),
 			until(`!document.querySelector('.confirm').hidden && document.querySelector('.confirm').textContent.includes('of listener flaky whose error contains "cannot render"')`))
 		if err := app.queue.KVSet(context.Background(), "flaky", "mode", []byte(`"ok"`), 0); err != nil {
 			t.Fatal(err)
 		}
-		browse(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`.confirm button[data-action=confirm]`)),
+		browse(t, ctx, "confirm", clickWhen(`.confirm button[data-action=confirm]`),
 			until(`document.getElementById('flash').textContent === 'Retrying 1 job(s).'`))
 		consoleJob(t, app, ev, "flaky", engine.JobDone)
 	})
@@ -98,7 +98,7 @@ func walkConsole(t *testing.T, queueKeys string) {
 	step(t, "pause holds new jobs, resume runs them", func(t *testing.T) {
 		pause := `button[data-action=pause][data-listener=steady]`
 		browse(t, ctx, "pause", chromedp.Navigate(admin+"/#/listeners"), chromedp.WaitVisible(chromedp.CSS(pause)),
-			chromedp.Click(chromedp.CSS(pause)),
+			clickWhen(pause),
 			until(`!!document.querySelector('button[data-action=resume][data-listener=steady]')`))
 		ev := send(t, app, map[string]any{"type": "tick", "data": map[string]any{"id": "task_paused"}})
 		// echo hears the same event: once its job is done the workers have
@@ -108,7 +108,7 @@ func walkConsole(t *testing.T, queueKeys string) {
 		browse(t, ctx, "pending jobs", chromedp.Navigate(admin+"/#/jobs?state=pending&listener=steady"),
 			until(`!!document.querySelector('tr[data-job="`+held.ID+`"]')`))
 		browse(t, ctx, "resume", chromedp.Navigate(admin+"/#/listeners"),
-			chromedp.Click(chromedp.CSS(`button[data-action=resume][data-listener=steady]`)),
+			clickWhen(`button[data-action=resume][data-listener=steady]`),
 			chromedp.WaitVisible(chromedp.CSS(pause)),
 			chromedp.Navigate(admin+"/#/jobs/"+held.ID),
 			until(`document.querySelector('section[data-state]') && document.querySelector('section[data-state]').dataset.state === 'done'`))

@@ -149,6 +149,16 @@ func until(js string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// clickWhen clicks the first element sel matches as soon as there is one
+// (and it is not disabled), finding and clicking it in one evaluation: a
+// page that re-renders between a lookup and a click (the console
+// refreshes itself) cannot leave the click on a node that is gone.
+func clickWhen(sel string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(sel)
+	return until(`(() => { const el = document.querySelector(` + string(q) + `);` +
+		` if (!el || el.disabled) return false; el.click(); return true; })()`)
+}
+
 func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
