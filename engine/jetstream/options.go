@@ -123,7 +123,7 @@ func (o Options) withDefaults() (Options, error) {
 // names are the streams and subjects of one prefix.
 type names struct {
 	events, state, kv, hist, audit string // stream names
-	p                                  string // subject prefix
+	p                              string // subject prefix
 }
 
 func namesFor(prefix string) names {

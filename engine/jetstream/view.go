@@ -26,7 +26,7 @@ type view struct {
 	evBySeq  map[uint64]*eventEntry
 	tombs    map[uint64]time.Time // dedupe tombstones in the events stream
 	jobs     map[string]*jobEntry
-	all      *btree.BTreeG[*jobEntry] // every job not deleted, by id
+	all      *btree.BTreeG[*jobEntry]                     // every job not deleted, by id
 	byState  map[engine.JobState]*btree.BTreeG[*jobEntry] // by id
 	pending  map[string]*btree.BTreeG[*jobEntry]          // listener → by (runAt, id)
 	running  map[string]*jobEntry
