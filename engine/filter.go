@@ -138,3 +138,15 @@ func NewFilter(key string, raw map[string]any) (Filter, error) {
 	}
 	return f, nil
 }
+
+// PayloadFieldIs reports whether the JSON payload holds, at dot path
+// field, a value whose ScalarText is value. An undecodable payload holds
+// nothing.
+func PayloadFieldIs(payload []byte, field, value string) bool {
+	v, err := decodeStored(payload)
+	if err != nil {
+		return false
+	}
+	got, ok := Lookup(v, field)
+	return ok && got != nil && ScalarText(got) == value
+}

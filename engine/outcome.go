@@ -117,7 +117,7 @@ func Classify(err error, ctxErr error, timeout time.Duration, stopping bool) End
 		e.Kind, e.Message = KindInterrupted, "interrupted by shutdown; the attempt was not counted"
 		return Ending{Outcome: Interrupted, Err: e}
 	case errors.As(err, &cancelled):
-		e.Kind = KindCancel
+		e.Kind, e.Message = KindCancel, cancelled.Reason
 		return Ending{Outcome: Failed, Err: e}
 	case errors.Is(err, ErrMemoryLimit):
 		e.Kind = KindMemory

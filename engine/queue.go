@@ -260,3 +260,17 @@ type Queue interface {
 	// idempotent and safe when nothing else was called.
 	Close(ctx context.Context) error
 }
+
+// Page sizes of the listing calls (JobQuery, EventQuery, ListAudit).
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// PageSize is n bounded to (0, MaxPageSize], DefaultPageSize for n <= 0.
+func PageSize(n int) int {
+	if n <= 0 {
+		return DefaultPageSize
+	}
+	return min(n, MaxPageSize)
+}

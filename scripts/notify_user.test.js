@@ -47,12 +47,24 @@ test("does not mail when the task failed", (t) => {
   expect(r.calls("mail")).toEqual([]);
 });
 
-test("does not mail for a thumbnail task", (t) => {
+test("does not mail for a thumbnail task or job", (t) => {
   t.schema("demo");
   t.exec("UPDATE media SET thumbnail_task_id = 'task_demo_thumb' WHERE id = 1");
   const r = run("notify_user", fixture("ittybit_thumbnail_completed.json"));
   expect(r).toSucceed();
   expect(r.calls("mail.send")).toHaveLength(0);
+  t.exec("UPDATE media SET thumbnail_task_id = 'job_demo_thumb' WHERE id = 1");
+  expect(run("notify_user", fixture("ittybit_job_succeeded.json")).calls("mail.send")).toHaveLength(0);
+});
+
+test("mails the owner when a video job (POST /jobs) is ready", (t) => {
+  t.schema("demo");
+  const job = fixture("ittybit_job_succeeded.json");
+  Object.assign(job, { id: "task_demo_video", kind: "video", output: "https://cdn.ittybit.com/demo/video.mp4" });
+  const r = run("notify_user", job);
+  expect(r).toSucceed();
+  expect(r.calls("mail.send")[0].args[0]).toMatchObject({ to: "ada@example.com", subject: "Your video is ready" });
+  expect(r.calls("mail.send")[0].args[0].text).toContain("https://cdn.ittybit.com/demo/video.mp4");
 });
 
 test("does not mail for media it does not know", (t) => {

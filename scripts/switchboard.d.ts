@@ -167,15 +167,59 @@ declare module "switchboard" {
     [key: string]: any;
   }
 
+  /** What POST /jobs takes: the input file's URL, the output kind, its options. */
+  export interface IttybitJobParams {
+    /** An http://, https:// or s3:// URL. Required. */
+    input: string;
+    /** Required. */
+    kind: "video" | "audio" | "image" | "animation" | "adaptive_video" | (string & {});
+    /** Per kind; image: format, width, height, start (seconds into a video), fit, quality, … */
+    options?: Record<string, any>;
+    /** An s3:// destination. */
+    output?: string;
+    /** Arbitrary key/value pairs, returned with the job. */
+    metadata?: Record<string, any>;
+    [key: string]: any;
+  }
+
+  /** An Ittybit job object as the API returns it: the job and its tasks. */
+  export interface IttybitJob {
+    /** "job_…" */
+    id: string;
+    object?: "job" | string;
+    kind?: string;
+    /** "queued", "processing", "succeeded", "failed" or "cancelled". */
+    status?: string;
+    input?: string;
+    /** The result once succeeded: a URL, or a file object with url, format, width, height. */
+    output?: string | { url?: string; [key: string]: any } | null;
+    options?: Record<string, any>;
+    metadata?: Record<string, any>;
+    error?: { kind?: string; message?: string } | null;
+    tasks?: IttybitTask[];
+    /** Set in --dry-run and tests, where no request is made. */
+    dryRun?: boolean;
+    [key: string]: any;
+  }
+
   /**
    * The Ittybit API, with ittybit.api_key. A non-2xx answer throws with
-   * Ittybit's kind and message, so the job retries.
+   * Ittybit's kind and message, so the job retries; every call ends at the
+   * job's deadline.
    */
   export const ittybit: {
     /**
-     * POST /tasks. The Idempotency-Key defaults to "switchboard-<job id>",
-     * the same on every attempt of this job, so a retry never creates a
-     * second task.
+     * POST /jobs: process params.input into params.kind. The
+     * Idempotency-Key defaults to "switchboard-<job id>", the same on every
+     * attempt of this job, so a retry never creates a second job. Throws
+     * before any request when input or kind is missing.
+     */
+    createJob(params: IttybitJobParams, opts?: { idempotencyKey?: string }): IttybitJob;
+    /** GET /jobs/{id}: the job with its tasks. */
+    getJob(id: string): IttybitJob;
+    /**
+     * POST /tasks, a standalone task on a probed file. The Idempotency-Key
+     * defaults as for createJob.
      */
     createTask(params: Record<string, any>, opts?: { idempotencyKey?: string }): IttybitTask;
     /** GET /tasks/{id}. */
@@ -292,7 +336,8 @@ declare module "switchboard/test" {
   export type CallName =
     | "db.query" | "db.first" | "db.exec" | "db.tx"
     | "http.request" | "http.get" | "http.post"
-    | "mail.send" | "ittybit.createTask" | "ittybit.getTask"
+    | "mail.send"
+    | "ittybit.createJob" | "ittybit.getJob" | "ittybit.createTask" | "ittybit.getTask"
     | "kv.get" | "kv.set" | "kv.delete" | "emit";
 
   /** One binding call a listener made. */

@@ -25,7 +25,6 @@ import (
 	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/script"
-	"github.com/switchboard/switchboard/engine/store"
 	"github.com/switchboard/switchboard/engine/worker"
 )
 
@@ -35,11 +34,13 @@ type App struct {
 	cfg    *config.Config
 	logger *slog.Logger
 
-	queue   *store.Queue
-	appDB   *db.DB
-	router  *engine.Router
-	engine  *script.Engine
-	scripts atomic.Pointer[script.Set]
+	queue  engine.Queue
+	appDB  *db.DB
+	router *engine.Router
+	engine *script.Engine
+	// scripts is the compiled set of the generation serving now; only
+	// reloads (under reloadMu) read and replace it.
+	scripts *script.Set
 	pool    *worker.Pool
 	ingest  *ingest.Server
 	admin   *admin.Server
@@ -79,43 +80,33 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create storage dir: %w", err)
 	}
-	a.queue, err = store.Open(store.Options{
-		Path:         filepath.Join(dataDir, "queue.db"),
-		DedupeWindow: cfg.Queue.DedupeWindow.D(),
-		Retention:    cfg.Queue.Retention.D(),
-		MaxDepth:     cfg.Queue.MaxDepth,
-		CrashLimit:   cfg.Queue.CrashLimit,
-		Logger:       logger,
-	})
+	a.queue, err = openQueue(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.queue.Close)
 
-	routes, err := cfg.Routes()
-	if err != nil {
-		return nil, err
-	}
-	set, err := script.Build(routes, nil)
-	if err != nil {
-		return nil, fmt.Errorf("compile scripts: %w", err)
-	}
-	a.scripts.Store(set)
-	a.router = engine.NewRouter(a.queue, routes)
-
+	// The router exists before its first generation: emit() needs it,
+	// the script engine needs emit, and a generation needs the engine.
+	a.router = engine.NewRouter(a.queue, nil)
 	modules, err := a.openModules(ctx)
 	if err != nil {
 		return nil, err
 	}
 	a.engine = script.NewEngine(modules, scriptOptions(cfg, logger))
+	gen, set, err := a.build(cfg, 1, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.scripts = set
+	a.router.Swap(gen)
 
 	a.pool = worker.New(worker.Options{
 		Queue:   a.queue,
-		Routes:  a.router.Routes,
-		Runner:  &script.Runner{Engine: a.engine, Scripts: a.scripts.Load},
+		Current: a.router.Generation,
 		Workers: cfg.Queue.Workers,
 		Logger:  logger,
-		Observe: a.metrics.ObserveJob,
+		Observe: func(o worker.Observation) { a.metrics.ObserveJob(o.Listener, o.Outcome, o.Duration) },
 	})
 	a.workIndex = len(a.closers)
 	a.closers = append(a.closers, a.pool.Stop)
@@ -125,8 +116,23 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		return nil, err
 	}
 	a.ingest.Observe = a.metrics.ObserveWebhook
-	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(routes)})
+	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(gen.Routes)})
 	return a, nil
+}
+
+// build compiles cfg's listeners into generation seq, reusing the
+// unchanged scripts of prev. It returns the compiled set as well, for the
+// next build to reuse.
+func (a *App) build(cfg *config.Config, seq uint64, prev *script.Set) (*engine.Generation, *script.Set, error) {
+	routes, err := cfg.Routes()
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := script.Build(routes, prev)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compile scripts: %w", err)
+	}
+	return engine.NewGeneration(seq, routes, set.Handlers(a.engine)), set, nil
 }
 
 // openModules opens the host bindings scripts import from "switchboard".
@@ -217,7 +223,7 @@ func (a *App) startAdmin(errc chan<- error) error {
 		Token:   token,
 		Store:   a.queue,
 		Metrics: a.metrics,
-		Replay:  a.replay,
+		Replay:  a.router.Replay,
 		Status:  func() admin.ReloadStatus { return *a.status.Load() },
 		Routes:  a.router.Routes,
 		Logger:  a.logger,
@@ -233,23 +239,6 @@ func (a *App) startAdmin(errc chan<- error) error {
 	go func() { errc <- srv.Serve(ln) }()
 	a.closers = append(a.closers, srv.Shutdown)
 	return nil
-}
-
-// replay gives a stored event one new job per listener that hears it now.
-func (a *App) replay(ctx context.Context, eventID string) ([]string, error) {
-	ev, _, err := a.queue.GetEvent(ctx, eventID)
-	if err != nil {
-		return nil, err
-	}
-	payload, err := decodePayload(ev.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("replay %s: %w", eventID, err)
-	}
-	jobs := a.router.Routes().Match(ev.Name, payload, time.Now())
-	if len(jobs) == 0 {
-		return nil, fmt.Errorf("replay %s: no current listener hears %q", eventID, ev.Name)
-	}
-	return a.queue.AddJobs(ctx, eventID, jobs)
 }
 
 // Close stops in reverse order of start: HTTP stops accepting, workers

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,7 +23,8 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 func TestCheck_ShippedConfig(t *testing.T) {
 	t.Setenv("ITTYBIT_WEBHOOK_SECRET", "x")
 	code, out, errOut := runMain(t, "check", "-c", "../../config.toml")
-	if code != 0 || !strings.Contains(out, "3 listener(s), every script compiles") {
+	// Listeners a user adds are fine: the count is not pinned to the seed's three.
+	if code != 0 || !regexp.MustCompile(`\b\d+ listener\(s\), every script compiles`).MatchString(out) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -61,7 +63,7 @@ func TestRun_DryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"→ ittybit.createTask(", `"format":"webp"`, "→ db.exec(\"UPDATE media SET thumbnail_task_id", "generate_thumbnail finished"} {
+	for _, want := range []string{"→ ittybit.createJob(", `"format":"webp"`, "→ db.exec(\"UPDATE media SET thumbnail_task_id", "generate_thumbnail finished"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

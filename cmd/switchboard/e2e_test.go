@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,8 @@ import (
 const testSecret = "whsec-test-secret"
 
 // fakeIttybit stands in for api.ittybit.com: it records requests and
-// answers POST /tasks with a new pending image task.
+// answers POST /jobs with a new queued image job (as the API reference
+// shows it); any other route is a 404 in Ittybit's error shape.
 type fakeIttybit struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -46,13 +48,15 @@ func newFakeIttybit(t testing.TB) *fakeIttybit {
 		f.requests = append(f.requests, apiRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
 		n := len(f.requests)
 		f.mu.Unlock()
-		if r.Method != http.MethodPost || r.URL.Path != "/tasks" {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method != http.MethodPost || r.URL.Path != "/jobs" {
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprint(w, `{"kind":"not_found","message":"no such route"}`)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"task_thumb_%d","object":"task","kind":"image","status":"pending"}`, n)
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"id": fmt.Sprintf("job_thumb_%d", n), "object": "job", "kind": "image",
+			"status": "queued", "input": body["input"], "options": body["options"], "tasks": []any{}})
 	}))
 	t.Cleanup(f.Close)
 	return f
@@ -138,8 +142,9 @@ on = ["media.processed"]
 	return cfg
 }
 
-// startApp opens the app database with the demo schema, starts the
-// router, and stops it when the test ends.
+// startApp gives the app database what `db init` does (the demo schema,
+// a media row for every fixture), starts the router, and stops it when
+// the test ends.
 func startApp(t testing.TB, cfg *config.Config) *App {
 	t.Helper()
 	ctx := context.Background()
@@ -152,12 +157,6 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	}
 	if err := initAppDB(ctx, d); err != nil {
 		t.Fatal(err)
-	}
-	// Media for the other fixtures (the seed has task_demo_video).
-	for _, task := range []string{"task_demo_video_2", "task_demo_broken"} {
-		if _, err := d.SQL().ExecContext(ctx, "INSERT INTO media (user_id, task_id, status) VALUES (1, ?, 'processing')", task); err != nil {
-			t.Fatal(err)
-		}
 	}
 	d.Close()
 
@@ -255,32 +254,35 @@ func queryRow(t testing.TB, app *App, query string, args ...any) map[string]any 
 	return rows[0]
 }
 
-// TestEndToEnd_IttybitFlow is the Laravel guide's flow, closed: both
-// payload shapes, a failed task, a forged delivery, a redelivery, and the
-// thumbnail task's own webhook.
+// TestEndToEnd_IttybitFlow is the Laravel guide's flow, closed: the
+// three payload shapes, a failed task, a forged delivery, a redelivery,
+// the guide's POST /jobs thumbnail request, and the thumbnail's own
+// webhook as an event envelope and as a job object.
 func TestEndToEnd_IttybitFlow(t *testing.T) {
 	api := newFakeIttybit(t)
 	app := startApp(t, testConfig(t, api.URL, ""))
 	ctx := context.Background()
 
+	events := map[string]string{} // fixture → event id
 	for _, name := range []string{"ittybit_task_completed.json", "ittybit_event_succeeded.json", "ittybit_task_failed.json"} {
 		code, out := post(t, app, fixture(t, name), true)
 		if code != http.StatusOK || out["status"] != "ok" || out["event"] == "" {
 			t.Fatalf("%s: got %d %v, want 200 ok with an event id", name, code, out)
 		}
+		events[name] = out["event"]
 	}
 
 	// A forged delivery is refused and stores nothing.
-	before, err := app.queue.ListEvents(ctx, 100, "")
+	before, err := app.queue.ListEvents(ctx, engine.EventQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := post(t, app, fixture(t, "ittybit_task_completed.json"), false); code != http.StatusUnauthorized {
 		t.Fatalf("bad signature: got %d, want 401", code)
 	}
-	after, _ := app.queue.ListEvents(ctx, 100, "")
-	if len(after) != len(before) {
-		t.Fatalf("a 401 stored an event: %d events before, %d after", len(before), len(after))
+	after, _ := app.queue.ListEvents(ctx, engine.EventQuery{Limit: 100})
+	if len(after.Events) != len(before.Events) {
+		t.Fatalf("a 401 stored an event: %d events before, %d after", len(before.Events), len(after.Events))
 	}
 
 	// A redelivery of the envelope (same evt_ id) is acknowledged, not re-run.
@@ -302,7 +304,7 @@ func TestEndToEnd_IttybitFlow(t *testing.T) {
 	if meta["duration"] != 42.5 || meta["width"] != 1920.0 || meta["height"] != 1080.0 || meta["format"] != "mp4" {
 		t.Fatalf("metadata = %v", meta)
 	}
-	m2 := queryRow(t, app, "SELECT status, output_url FROM media WHERE task_id = ?", "task_demo_video_2")
+	m2 := queryRow(t, app, "SELECT status, output_url, thumbnail_task_id FROM media WHERE task_id = ?", "task_demo_video_2")
 	if m2["status"] != "completed" || m2["output_url"] != "https://cdn.ittybit.com/demo/video-2.mp4" {
 		t.Fatalf("envelope media row = %v", m2)
 	}
@@ -310,30 +312,16 @@ func TestEndToEnd_IttybitFlow(t *testing.T) {
 		t.Fatalf("failed task's media row = %v", m3)
 	}
 
-	// generate_thumbnail: one API call per successful video, authenticated,
-	// with a distinct idempotency key, asking for the guide's thumbnail.
-	reqs := api.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("ittybit API got %d requests, want 2: %+v", len(reqs), reqs)
-	}
-	keys := map[string]bool{}
-	thumbFor := map[string]string{}
-	for i, r := range reqs {
-		if r.Method != "POST" || r.Path != "/tasks" || r.Auth != "Bearer test-api-key" || r.IdempotencyKey == "" {
-			t.Fatalf("request %d = %+v", i, r)
-		}
-		keys[r.IdempotencyKey] = true
-		b := r.Body
-		if b["kind"] != "image" || b["start"] != 2.0 || b["width"] != 640.0 || b["format"] != "webp" {
-			t.Fatalf("request %d body = %v", i, b)
-		}
-		thumbFor[b["url"].(string)] = fmt.Sprintf("task_thumb_%d", i+1)
-	}
-	if len(keys) != 2 {
-		t.Fatalf("idempotency keys not distinct per job: %v", keys)
-	}
-	if got := m1["thumbnail_task_id"]; got != thumbFor["https://cdn.ittybit.com/demo/video.mp4"] {
-		t.Fatalf("thumbnail_task_id = %v, want %v", got, thumbFor)
+	// generate_thumbnail: one POST /jobs per successful video, exactly the
+	// guide's request, authenticated, keyed by its own job's id; the
+	// answer's id is stored.
+	checkThumbnailRequests(t, app, api.Requests(), map[string]string{
+		events["ittybit_task_completed.json"]:  "https://cdn.ittybit.com/demo/video.mp4",
+		events["ittybit_event_succeeded.json"]: "https://cdn.ittybit.com/demo/video-2.mp4",
+	})
+	stored := map[any]bool{m1["thumbnail_task_id"]: true, m2["thumbnail_task_id"]: true}
+	if !stored["job_thumb_1"] || !stored["job_thumb_2"] {
+		t.Fatalf("thumbnail_task_id = %v and %v, want the answers' ids job_thumb_1 and job_thumb_2", m1["thumbnail_task_id"], m2["thumbnail_task_id"])
 	}
 
 	// notify_user: one mail per successful media, to its owner.
@@ -349,24 +337,65 @@ func TestEndToEnd_IttybitFlow(t *testing.T) {
 		}
 	}
 
-	// The cycle closes: the thumbnail task's own webhook records its URL.
-	thumb := fixture(t, "ittybit_thumbnail_completed.json")
-	thumb = bytes.ReplaceAll(thumb, []byte("task_demo_thumb"), []byte(m1["thumbnail_task_id"].(string)))
-	if code, out := post(t, app, thumb, true); code != 200 || out["status"] != "ok" {
-		t.Fatalf("thumbnail webhook: %d %v", code, out)
+	// The cycle closes: each thumbnail's own webhook records its URL, for
+	// media 1 as an event envelope, for media 2 as the job object.
+	envelope := bytes.ReplaceAll(fixture(t, "ittybit_thumbnail_completed.json"), []byte("task_demo_thumb"), []byte(m1["thumbnail_task_id"].(string)))
+	job := bytes.ReplaceAll(fixture(t, "ittybit_job_succeeded.json"), []byte(`"job_demo_thumb"`), []byte(`"`+m2["thumbnail_task_id"].(string)+`"`))
+	for _, body := range [][]byte{envelope, job} {
+		if code, out := post(t, app, body, true); code != 200 || out["status"] != "ok" {
+			t.Fatalf("thumbnail webhook: %d %v", code, out)
+		}
 	}
 	st := waitIdle(t, app)
 	if got := queryRow(t, app, "SELECT thumbnail_url FROM media WHERE task_id = ?", "task_demo_video"); got["thumbnail_url"] != "https://cdn.ittybit.com/demo/thumb.webp" {
-		t.Fatalf("thumbnail_url = %v", got)
+		t.Fatalf("media 1 thumbnail_url = %v (envelope)", got)
+	}
+	if got := queryRow(t, app, "SELECT thumbnail_url FROM media WHERE task_id = ?", "task_demo_video_2"); got["thumbnail_url"] != "https://cdn.ittybit.com/demo/thumb-4.webp" {
+		t.Fatalf("media 2 thumbnail_url = %v (job object)", got)
 	}
 	if len(api.Requests()) != 2 {
-		t.Fatalf("the thumbnail's webhook asked for another thumbnail: %d API requests", len(api.Requests()))
+		t.Fatalf("a thumbnail's webhook asked for another thumbnail: %d API requests", len(api.Requests()))
 	}
 	if mails, _ := filepath.Glob(filepath.Join(app.cfg.Resolve("data/mail"), "*.eml")); len(mails) != 2 {
-		t.Fatalf("the thumbnail's webhook sent mail: %d files", len(mails))
+		t.Fatalf("a thumbnail's webhook sent mail: %d files", len(mails))
 	}
 	if st.States[engine.JobFailed] != 0 {
 		failed, _ := app.queue.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed})
 		t.Fatalf("failed jobs: %+v", failed)
+	}
+}
+
+// checkThumbnailRequests asserts that reqs are exactly one guide request
+// per event in want (event id → the video's output URL): POST /jobs, the
+// Bearer key, Idempotency-Key "switchboard-<that event's
+// generate_thumbnail job id>", and the body the guide posts.
+func checkThumbnailRequests(t *testing.T, app *App, reqs []apiRequest, want map[string]string) {
+	t.Helper()
+	if len(reqs) != len(want) {
+		t.Fatalf("ittybit API got %d requests, want %d: %+v", len(reqs), len(want), reqs)
+	}
+	byKey := map[string]apiRequest{}
+	for _, r := range reqs {
+		byKey[r.IdempotencyKey] = r
+	}
+	for eventID, input := range want {
+		_, jobs, err := app.queue.GetEvent(context.Background(), eventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := ""
+		for _, j := range jobs {
+			if j.Listener == "generate_thumbnail" {
+				key = "switchboard-" + j.ID
+			}
+		}
+		r, ok := byKey[key]
+		if !ok {
+			t.Fatalf("no request with Idempotency-Key %q (event %s): %+v", key, eventID, reqs)
+		}
+		body := map[string]any{"input": input, "kind": "image", "options": map[string]any{"start": 2.0, "width": 640.0, "format": "webp"}}
+		if r.Method != "POST" || r.Path != "/jobs" || r.Auth != "Bearer test-api-key" || !reflect.DeepEqual(r.Body, body) {
+			t.Fatalf("request for event %s = %+v, want POST /jobs, Bearer test-api-key, body %v", eventID, r, body)
+		}
 	}
 }

@@ -440,8 +440,8 @@ func postTo(t testing.TB, url string, src config.Source, body []byte) (int, stri
 	return resp.StatusCode, out.Event
 }
 
-// openQueue opens a stopped server's queue file to inspect it.
-func openQueue(t testing.TB, cfg *config.Config) *store.Queue {
+// openStoppedQueue opens a stopped server's queue file to inspect it.
+func openStoppedQueue(t testing.TB, cfg *config.Config) *store.Queue {
 	t.Helper()
 	q, err := store.Open(store.Options{Path: filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db"), CrashLimit: cfg.Queue.CrashLimit})
 	if err != nil {

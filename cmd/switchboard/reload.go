@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -80,19 +77,17 @@ func (a *App) reload() error {
 	if err != nil {
 		return err
 	}
-	routes, err := cfg.Routes()
-	if err != nil {
-		return err
-	}
-	set, err := script.Build(routes, a.scripts.Load())
+	cur := a.router.Generation()
+	gen, set, err := a.build(cfg, cur.Seq+1, a.scripts)
 	if err != nil {
 		return err
 	}
 	if err := a.ingest.SetSources(cfg.Sources); err != nil {
 		return err
 	}
-	a.scripts.Store(set)
-	a.router.Swap(routes)
+	// One swap: routes, settings and scripts change together.
+	a.scripts = set
+	a.router.Swap(gen)
 	a.pending = cfg
 	if a.watcher != nil {
 		// A listener added by this reload may live in a new directory.
@@ -134,15 +129,4 @@ func restartKeys(running, next *config.Config) []string {
 		}
 	}
 	return keys
-}
-
-// decodePayload parses a stored payload for routing filters.
-func decodePayload(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, errors.New("stored payload is not JSON")
-	}
-	return v, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -90,15 +89,28 @@ func cmdRun(ctx context.Context, args []string, w io.Writer) error {
 	if rec != nil {
 		fmt.Fprintf(w, "dry run: %d call(s) recorded\n", rec.n)
 	}
-	if runErr != nil {
-		var st interface{ StackTrace() string }
-		if errors.As(runErr, &st) && st.StackTrace() != "" {
-			return fmt.Errorf("%s threw after %s: %w\n%s", l.Name, took, runErr, st.StackTrace())
-		}
-		return fmt.Errorf("%s failed after %s: %w", l.Name, took, runErr)
+	return reportRun(w, l, engine.Classify(runErr, runCtx.Err(), l.Timeout, false), took)
+}
+
+// reportRun prints how a one-off run ended; a failure is the returned
+// error (exit 1), with the script's stack when it threw.
+func reportRun(w io.Writer, l *engine.Listener, end engine.Ending, took time.Duration) error {
+	switch end.Outcome {
+	case engine.Succeeded:
+		fmt.Fprintf(w, "%s finished in %s\n", l.Name, took)
+		return nil
+	case engine.Snoozed:
+		fmt.Fprintf(w, "%s snoozed for %s after %s (a worker would run it again then)\n", l.Name, end.SnoozeFor, took)
+		return nil
 	}
-	fmt.Fprintf(w, "%s finished in %s\n", l.Name, took)
-	return nil
+	e := end.Err
+	if e.Kind == engine.KindCancel {
+		return fmt.Errorf("%s cancelled after %s: %s (a worker would not retry it)", l.Name, took, e.Message)
+	}
+	if e.Stack != "" {
+		return fmt.Errorf("%s failed after %s (%s): %s\n%s", l.Name, took, e.Kind, e.Message, e.Stack)
+	}
+	return fmt.Errorf("%s failed after %s (%s): %s", l.Name, took, e.Kind, e.Message)
 }
 
 // localModules opens the host bindings for a one-off run. kv and emit
@@ -115,8 +127,13 @@ func localModules(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 		modules = append(modules, kv.New(failingKV{unavailable}), emit.New(failingSubmitter{unavailable}))
 		return modules, func() { appDB.Close() }, nil
 	}
-	routes, _ := cfg.Routes()
-	modules = append(modules, kv.New(q), emit.New(engine.NewRouter(q, routes)))
+	routes, err := cfg.Routes()
+	if err != nil {
+		q.Close(context.Background())
+		appDB.Close()
+		return nil, nil, err
+	}
+	modules = append(modules, kv.New(q), emit.New(engine.NewRouter(q, engine.NewGeneration(1, routes, nil))))
 	return modules, func() { q.Close(context.Background()); appDB.Close() }, nil
 }
 

@@ -38,7 +38,7 @@ func gateConfig(t *testing.T, g *gate, shutdownTimeout string, fixed bool) *conf
 // jobOf returns the one job of a stored event.
 func jobOf(t *testing.T, cfg *config.Config, eventID string) engine.Job {
 	t.Helper()
-	q := openQueue(t, cfg)
+	q := openStoppedQueue(t, cfg)
 	defer q.Close(context.Background())
 	_, jobs, err := q.GetEvent(context.Background(), eventID)
 	if err != nil {

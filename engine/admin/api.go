@@ -1,18 +1,11 @@
 package admin
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/switchboard/switchboard/engine"
-)
-
-// Page sizes for list endpoints.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
 )
 
 // EventPage is one page of GET /api/events. Next is the cursor for the
@@ -49,13 +42,13 @@ type Count struct {
 func parseLimit(r *http.Request) (int, error) {
 	raw := r.URL.Query().Get("limit")
 	if raw == "" {
-		return defaultLimit, nil
+		return engine.DefaultPageSize, nil
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 {
 		return 0, invalid("limit: %q is not a positive integer", raw)
 	}
-	return min(n, maxLimit), nil
+	return engine.PageSize(n), nil
 }
 
 // parseState reads ?state=, which must name a job state if given.
@@ -74,16 +67,16 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	evs, err := s.opts.Store.ListEvents(r.Context(), limit, r.URL.Query().Get("after"))
+	q := r.URL.Query()
+	res, err := s.opts.Store.ListEvents(r.Context(), engine.EventQuery{
+		Limit: limit, After: q.Get("after"), Newest: q.Get("order") == "newest",
+		Source: q.Get("source"), DeliveryID: q.Get("delivery"),
+	})
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("list events: %w", err))
 		return
 	}
-	page := EventPage{Events: nonNil(evs)}
-	if len(evs) == limit {
-		page.Next = evs[len(evs)-1].ID
-	}
-	writeJSON(w, http.StatusOK, page)
+	writeJSON(w, http.StatusOK, EventPage{Events: nonNil(res.Events), Next: res.Next})
 }
 
 func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
@@ -123,11 +116,13 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	jobs, err := s.opts.Store.ListJobs(r.Context(), engine.JobQuery{
-		State:    state,
-		Listener: q.Get("listener"),
-		EventID:  q.Get("event"),
-		Limit:    limit,
-		After:    q.Get("after"),
+		State:         state,
+		Listener:      q.Get("listener"),
+		EventID:       q.Get("event"),
+		ErrorContains: q.Get("error"),
+		Newest:        q.Get("order") == "newest",
+		Limit:         limit,
+		After:         q.Get("after"),
 	})
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("list jobs: %w", err))
@@ -152,12 +147,8 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.requireFailed(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("retry job %s: %w", id, err))
-		return
-	}
 	if err := s.opts.Store.RetryJob(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("retry job %s: %w", id, err))
+		s.writeError(w, r, err) // the store's error names the job and why
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: 1})
@@ -165,33 +156,15 @@ func (s *Server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleForgetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.requireFailed(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("forget job %s: %w", id, err))
-		return
-	}
 	if err := s.opts.Store.ForgetJob(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("forget job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: 1})
 }
 
-// requireFailed answers ErrConflict for a job that has not failed, so
-// retry and forget give a clear 409. The store re-checks inside its own
-// transaction, which is what makes the change safe.
-func (s *Server) requireFailed(ctx context.Context, id string) error {
-	job, err := s.opts.Store.GetJob(ctx, id)
-	if err != nil {
-		return err
-	}
-	if job.State != engine.JobFailed {
-		return fmt.Errorf("job is %s, only failed jobs can be retried or forgotten: %w", job.State, ErrConflict)
-	}
-	return nil
-}
-
 func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
-	n, err := s.opts.Store.RetryFailed(r.Context())
+	n, err := s.opts.Store.RetryFailed(r.Context(), failedFilter(r))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("retry failed jobs: %w", err))
 		return
@@ -200,12 +173,18 @@ func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFlushFailed(w http.ResponseWriter, r *http.Request) {
-	n, err := s.opts.Store.FlushFailed(r.Context())
+	n, err := s.opts.Store.FlushFailed(r.Context(), failedFilter(r))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("flush failed jobs: %w", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: n})
+}
+
+// failedFilter reads ?listener= and ?error= of the bulk failed actions.
+func failedFilter(r *http.Request) engine.JobFilter {
+	q := r.URL.Query()
+	return engine.JobFilter{Listener: q.Get("listener"), ErrorContains: q.Get("error")}
 }
 
 // nonNil makes empty lists encode as [] rather than null.

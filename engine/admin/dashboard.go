@@ -13,14 +13,6 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// RecentLister is implemented by a Store that can list the newest events
-// first. The dashboard's "recent events" use it when present; otherwise
-// they show the first page of ListEvents, labelled oldest first.
-type RecentLister interface {
-	// RecentEvents returns up to limit events, newest first.
-	RecentEvents(ctx context.Context, limit int) ([]engine.Event, error)
-}
-
 // dashboardCSP allows no script, no frames, no forms and no outside
 // resources: the page is inert HTML with inline style.
 const dashboardCSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -44,12 +36,11 @@ var dashboardTmpl = template.Must(template.New("dashboard").Funcs(template.FuncM
 // dashboardData is everything the page shows, read before rendering so a
 // store error becomes a clean error answer rather than half a page.
 type dashboardData struct {
-	Now          time.Time
-	Ready        Readiness
-	Report       StatsReport
-	Failed       []engine.Job
-	Events       []engine.Event
-	EventsOldest bool // Events is the oldest page, not the newest
+	Now    time.Time
+	Ready  Readiness
+	Report StatsReport
+	Failed []engine.Job
+	Events []engine.Event
 }
 
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
@@ -81,15 +72,11 @@ func (s *Server) dashboardData(ctx context.Context) (dashboardData, error) {
 	if err != nil {
 		return d, fmt.Errorf("list failed jobs: %w", err)
 	}
-	if rl, ok := s.opts.Store.(RecentLister); ok {
-		d.Events, err = rl.RecentEvents(ctx, dashboardEvents)
-	} else {
-		d.EventsOldest = true
-		d.Events, err = s.opts.Store.ListEvents(ctx, dashboardEvents, "")
-	}
+	page, err := s.opts.Store.ListEvents(ctx, engine.EventQuery{Limit: dashboardEvents, Newest: true})
 	if err != nil {
 		return d, fmt.Errorf("list events: %w", err)
 	}
+	d.Events = page.Events
 	return d, nil
 }
 

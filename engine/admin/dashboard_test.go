@@ -1,10 +1,8 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -70,18 +68,8 @@ func TestDashboard_Content(t *testing.T) {
 	}
 }
 
-// recentStore adds RecentEvents to the fake store.
-type recentStore struct{ *fakeStore }
-
-func (r recentStore) RecentEvents(ctx context.Context, limit int) ([]engine.Event, error) {
-	evs, err := r.ListEvents(ctx, 1000, "")
-	slices.Reverse(evs)
-	return evs[:min(limit, len(evs))], err
-}
-
 func TestDashboard_RecentEvents(t *testing.T) {
-	fs := &fakeStore{}
-	ts, _, _ := testServer(t, func(o *Options) { o.Store = recentStore{fs} })
+	ts, fs, _ := testServer(t, nil)
 	for i := range 25 {
 		fs.addEvent(engine.Event{Name: fmt.Sprintf("ev.%02d", i)}, engine.JobDone)
 	}

@@ -57,19 +57,30 @@ func (f *fakeStore) addEvent(ev engine.Event, state engine.JobState, listeners .
 	return ev, jobs
 }
 
-func (f *fakeStore) ListEvents(_ context.Context, limit int, after string) ([]engine.Event, error) {
+func (f *fakeStore) ListEvents(_ context.Context, q engine.EventQuery) (engine.EventPage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAll != nil {
-		return nil, f.failAll
+		return engine.EventPage{}, f.failAll
 	}
-	var out []engine.Event
-	for _, ev := range f.events {
-		if ev.ID > after && len(out) < limit {
-			out = append(out, ev)
+	limit := engine.PageSize(q.Limit)
+	evs := slices.Clone(f.events)
+	if q.Newest {
+		slices.Reverse(evs)
+	}
+	var page engine.EventPage
+	for _, ev := range evs {
+		after := q.After == "" || (!q.Newest && ev.ID > q.After) || (q.Newest && ev.ID < q.After)
+		if !after || (q.Source != "" && ev.Source != q.Source) {
+			continue
 		}
+		if len(page.Events) == limit {
+			page.Next = page.Events[limit-1].ID
+			break
+		}
+		page.Events = append(page.Events, ev)
 	}
-	return out, nil
+	return page, nil
 }
 
 func (f *fakeStore) GetEvent(_ context.Context, id string) (*engine.Event, []engine.Job, error) {
@@ -145,13 +156,13 @@ func (f *fakeStore) RetryJob(_ context.Context, id string) error {
 		return err
 	}
 	if f.jobs[i].State != engine.JobFailed {
-		return fmt.Errorf("job %s is %s: %w", id, f.jobs[i].State, ErrConflict)
+		return fmt.Errorf("job %s is %s, only failed jobs can be retried or forgotten: %w", id, f.jobs[i].State, ErrConflict)
 	}
 	f.jobs[i].State, f.jobs[i].Attempt = engine.JobPending, 0
 	return nil
 }
 
-func (f *fakeStore) RetryFailed(context.Context) (int, error) {
+func (f *fakeStore) RetryFailed(context.Context, engine.JobFilter) (int, error) {
 	return f.eachFailed(func(i int) bool {
 		f.jobs[i].State, f.jobs[i].Attempt = engine.JobPending, 0
 		return true
@@ -165,11 +176,14 @@ func (f *fakeStore) ForgetJob(_ context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if f.jobs[i].State != engine.JobFailed {
+		return fmt.Errorf("job %s is %s, only failed jobs can be retried or forgotten: %w", id, f.jobs[i].State, ErrConflict)
+	}
 	f.jobs = slices.Delete(f.jobs, i, i+1)
 	return nil
 }
 
-func (f *fakeStore) FlushFailed(context.Context) (int, error) {
+func (f *fakeStore) FlushFailed(context.Context, engine.JobFilter) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAll != nil {

@@ -59,7 +59,7 @@ func FormatJob(w io.Writer, j *engine.Job) error {
 		return err
 	}
 	if e := j.LastError; e != nil {
-		fmt.Fprintf(w, "\nlast error (attempt %d, %s, %s):\n  %s\n", e.Attempt, line(e.Kind), stamp(e.At),
+		fmt.Fprintf(w, "\nlast error (attempt %d, %s, %s):\n  %s\n", e.Attempt, line(string(e.Kind)), stamp(e.At),
 			strings.ReplaceAll(text(e.Message), "\n", "\n  "))
 		if e.Stack != "" {
 			fmt.Fprintf(w, "stack:\n  %s\n", strings.ReplaceAll(text(strings.TrimRight(e.Stack, "\n")), "\n", "\n  "))
@@ -167,7 +167,7 @@ func errorLine(e *engine.JobError) string {
 		return "-"
 	}
 	msg, _, _ := strings.Cut(e.Message, "\n")
-	return e.Kind + ": " + msg
+	return string(e.Kind) + ": " + msg
 }
 
 func stamp(t time.Time) string {

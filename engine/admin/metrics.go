@@ -132,19 +132,7 @@ func (m *Metrics) setStats(stats func(context.Context) (engine.Stats, error)) {
 }
 
 // OutcomeName is the label value of an outcome.
-func OutcomeName(o engine.Outcome) string {
-	switch o {
-	case engine.Succeeded:
-		return "succeeded"
-	case engine.Retry:
-		return "retry"
-	case engine.Snoozed:
-		return "snoozed"
-	case engine.Failed:
-		return "failed"
-	}
-	return "unknown"
-}
+func OutcomeName(o engine.Outcome) string { return o.String() }
 
 // queueCollector reads the queue's Stats at scrape time, so depth gauges
 // are never stale and cost nothing between scrapes.

@@ -81,7 +81,7 @@ func TestMetrics_NilNoops(t *testing.T) {
 
 func TestOutcomeName(t *testing.T) {
 	cases := map[engine.Outcome]string{engine.Succeeded: "succeeded", engine.Retry: "retry",
-		engine.Snoozed: "snoozed", engine.Failed: "failed", engine.Outcome(99): "unknown"}
+		engine.Snoozed: "snoozed", engine.Failed: "failed", engine.Interrupted: "interrupted", engine.Returned: "returned", engine.Outcome(99): "outcome(99)"}
 	for o, want := range cases {
 		if got := OutcomeName(o); got != want {
 			t.Errorf("OutcomeName(%d) = %q, want %q", o, got, want)

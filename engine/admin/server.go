@@ -12,30 +12,18 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// Store is what the admin API needs from the queue. The embedded bbolt
-// queue implements it.
+// Store is what the admin API needs from the queue. Every queue backend
+// implements it (see engine.Queue for each method's contract).
 type Store interface {
-	// ListEvents returns up to limit events, oldest first, starting after
-	// the event with id after ("" = from the start).
-	ListEvents(ctx context.Context, limit int, after string) ([]engine.Event, error)
-	// GetEvent returns an event and its jobs, or an error wrapping
-	// engine.ErrNotFound.
+	ListEvents(ctx context.Context, q engine.EventQuery) (engine.EventPage, error)
 	GetEvent(ctx context.Context, id string) (*engine.Event, []engine.Job, error)
-	// ListJobs returns the jobs q selects, in id order.
 	ListJobs(ctx context.Context, q engine.JobQuery) ([]engine.Job, error)
-	// GetJob returns one job, or an error wrapping engine.ErrNotFound.
 	GetJob(ctx context.Context, id string) (*engine.Job, error)
-	// RetryJob makes a failed job pending again, due now, with fresh tries.
 	RetryJob(ctx context.Context, id string) error
-	// RetryFailed does RetryJob for every failed job and returns how many.
-	RetryFailed(ctx context.Context) (int, error)
-	// ForgetJob deletes a failed job.
+	RetryFailed(ctx context.Context, f engine.JobFilter) (int, error)
 	ForgetJob(ctx context.Context, id string) error
-	// FlushFailed deletes every failed job and returns how many.
-	FlushFailed(ctx context.Context) (int, error)
-	// Stats describes the queue now.
+	FlushFailed(ctx context.Context, f engine.JobFilter) (int, error)
 	Stats(ctx context.Context) (engine.Stats, error)
-	// Ping returns nil if the store can take writes.
 	Ping(ctx context.Context) error
 }
 

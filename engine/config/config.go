@@ -153,6 +153,9 @@ type Listener struct {
 	Delay       Duration       `toml:"delay"`
 	Concurrency int            `toml:"concurrency"`
 	Rate        string         `toml:"rate"`
+	// OrderBy is a payload path: jobs with the same value there run one
+	// at a time, in arrival order.
+	OrderBy string `toml:"order_by"`
 }
 
 // Default returns the configuration used for every key the file leaves

@@ -1,12 +1,16 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/engine/script"
 )
 
 // writeConfig writes a config and the scripts it names into a temp dir.
@@ -163,17 +167,70 @@ func TestParseSizeAndRate(t *testing.T) {
 	}
 }
 
+// seedListeners are the Laravel guide's three queued listeners of
+// MediaProcessed, as the shipped config.toml wires them.
+var seedListeners = []string{"update_media_record", "generate_thumbnail", "notify_user"}
+
+// TestShippedConfig: the shipped config.toml validates, has the seed's
+// three listeners (each on media.processed, with its script), and every
+// listener's script compiles. Listeners a user adds are fine.
 func TestShippedConfig(t *testing.T) {
 	data, err := os.ReadFile("../../config.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs("../../config.toml")
-	c, err := Parse(abs, data, env(map[string]string{"ITTYBIT_WEBHOOK_SECRET": "x"}))
+	if err := checkShippedConfig(abs, string(data)); err != nil {
+		t.Fatalf("shipped config.toml: %v", err)
+	}
+
+	dir := t.TempDir()
+	listener := func(name, body string) string {
+		path := filepath.Join(dir, name+".js")
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("\n[[listeners]]\nname = %q\nscript = %q\non = [\"*\"]\n", name, path)
+	}
+	added := string(data) + listener("zz_test_added_1", "export default function () {}\n") + listener("zz_test_added_2", "export default function () {}\n")
+	if err := checkShippedConfig(abs, added); err != nil {
+		t.Errorf("with two listeners added: %v", err)
+	}
+	broken := string(data) + listener("zz_test_broken", "export default function () {\n  const x = ;\n}\n")
+	if err := checkShippedConfig(abs, broken); err == nil || !strings.Contains(err.Error(), "zz_test_broken.js:2:") {
+		t.Errorf("a listener whose script does not compile: got %v, want its file:line", err)
+	}
+	renamed := strings.Replace(string(data), `name = "notify_user"`, `name = "tell_user"`, 1)
+	if err := checkShippedConfig(abs, renamed); err == nil || !strings.Contains(err.Error(), `"notify_user" is missing`) {
+		t.Errorf("without the seed's notify_user: got %v", err)
+	}
+}
+
+// checkShippedConfig parses data as the config at path and reports a
+// missing or rewired seed listener and every script that does not compile.
+func checkShippedConfig(path, data string) error {
+	c, err := Parse(path, []byte(data), env(map[string]string{"ITTYBIT_WEBHOOK_SECRET": "x"}))
 	if err != nil {
-		t.Fatalf("shipped config.toml does not validate: %v", err)
+		return fmt.Errorf("does not validate: %w", err)
 	}
-	if len(c.Listeners) != 3 {
-		t.Fatalf("shipped config has %d listeners, want the seed's three", len(c.Listeners))
+	routes, err := c.Routes()
+	if err != nil {
+		return err
 	}
+	var problems []error
+	for _, name := range seedListeners {
+		l := routes.Listener(name)
+		switch {
+		case l == nil:
+			problems = append(problems, fmt.Errorf("the seed's listener %q is missing", name))
+		case filepath.Base(l.Script) != name+".js" || !slices.Contains(l.On, "media.processed"):
+			problems = append(problems, fmt.Errorf("the seed's listener %q runs %s on %v, want scripts/%s.js on media.processed", name, l.Script, l.On, name))
+		}
+	}
+	for _, l := range routes.Listeners {
+		if _, err := script.Compile(l.Script); err != nil {
+			problems = append(problems, fmt.Errorf("listener %q: %w", l.Name, err))
+		}
+	}
+	return errors.Join(problems...)
 }

@@ -286,6 +286,12 @@ func (c *Config) Routes() (*engine.Routes, error) {
 		if el.When, err = engine.NewFilter(key+".when", l.When); err != nil {
 			errs = append(errs, err)
 		}
+		if l.OrderBy != "" {
+			if !validPath(l.OrderBy) {
+				bad("order_by", "%q is not a payload path like \"data.id\"", l.OrderBy)
+			}
+			el.OrderBy = l.OrderBy
+		}
 		ls = append(ls, el)
 	}
 	if len(errs) > 0 {
@@ -361,4 +367,15 @@ func (c *Config) Resolve(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
+}
+
+// validPath reports whether p is a dot path into a payload: non-empty
+// parts separated by single dots.
+func validPath(p string) bool {
+	for _, part := range strings.Split(p, ".") {
+		if part == "" || strings.TrimSpace(part) != part {
+			return false
+		}
+	}
+	return p != ""
 }

@@ -3,7 +3,6 @@ package script
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -77,20 +76,26 @@ func (s *Set) Len() int {
 	return len(s.scripts)
 }
 
-// Runner runs listeners with the scripts of the current Set: the worker
-// pool's Runner.
-type Runner struct {
-	Engine *Engine
-	// Scripts returns the current set (swapped on reload).
-	Scripts func() *Set
+// Handlers binds every listener's script in s to e: the handlers of an
+// engine.Generation built from the same routes.
+func (s *Set) Handlers(e *Engine) map[string]engine.Handler {
+	if s == nil {
+		return nil
+	}
+	out := make(map[string]engine.Handler, len(s.scripts))
+	for name, sc := range s.scripts {
+		out[name] = Handler{Engine: e, Script: sc}
+	}
+	return out
 }
 
-// Run runs l's script from the current set; see Engine.Run for the
-// errors it returns.
-func (r *Runner) Run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
-	s := r.Scripts().Script(l.Name)
-	if s == nil {
-		return fmt.Errorf("run listener %s: no compiled script", l.Name)
-	}
-	return r.Engine.Run(ctx, s, inv)
+// Handler runs one compiled script on an Engine: an engine.Handler.
+type Handler struct {
+	Engine *Engine
+	Script *Script
+}
+
+// Run runs the script; see Engine.Run for the errors it returns.
+func (h Handler) Run(ctx context.Context, inv *engine.Invocation) error {
+	return h.Engine.Run(ctx, h.Script, inv)
 }

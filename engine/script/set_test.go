@@ -54,13 +54,17 @@ func TestBuild_Reuse(t *testing.T) {
 		t.Error("unchanged script b was recompiled")
 	}
 
-	r := &Runner{Engine: NewEngine(nil, Options{}), Scripts: func() *Set { return next }}
+	gen := engine.NewGeneration(2, routes, next.Handlers(NewEngine(nil, Options{})))
 	inv, _ := newInv(t, nil)
-	if err := r.Run(context.Background(), routes.Listener("b"), inv); err != nil {
+	l, h := gen.Listener("b")
+	if l == nil || h == nil {
+		t.Fatal("generation has no listener b")
+	}
+	if err := h.Run(context.Background(), inv); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Run(context.Background(), &engine.Listener{Name: "gone"}, inv); err == nil {
-		t.Error("unknown listener ran")
+	if l, h := gen.Listener("gone"); l != nil || h != nil {
+		t.Error("generation has a listener it was not built with")
 	}
 }
 

@@ -1,16 +1,17 @@
 package script
 
 import (
-	"errors"
 	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // ErrMemoryLimit is the cause of an attempt stopped because the process
-// heap passed Options.MemoryLimit while it ran.
-var ErrMemoryLimit = errors.New("memory limit exceeded")
+// heap passed Options.MemoryLimit while it ran (engine.ErrMemoryLimit).
+var ErrMemoryLimit = engine.ErrMemoryLimit
 
 const (
 	metricObjects = "/memory/classes/heap/objects:bytes" // live and not yet swept

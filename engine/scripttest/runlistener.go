@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dop251/goja"
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/script"
 )
 
 // run runs a listener once, the way a worker would, and returns
@@ -43,39 +41,29 @@ func (tc *testCase) run(call goja.FunctionCall) goja.Value {
 		Logger: tc.logger.With("listener", l.Name, "attempt", job.Attempt)}
 	tc.calls = nil
 	runErr := tc.eng.Run(ctx, code, inv)
+	ending := engine.Classify(runErr, ctx.Err(), l.Timeout, false)
 	cancel()
 	calls := tc.calls
 	tc.calls = nil
-	return runResult(vm, l.Name, runErr, calls)
+	return runResult(vm, l.Name, ending, calls)
 }
 
-// runResult builds the value run() returns.
-func runResult(vm *goja.Runtime, listener string, err error, calls []Call) goja.Value {
+// runResult builds the value run() returns from how the run ended.
+func runResult(vm *goja.Runtime, listener string, end engine.Ending, calls []Call) goja.Value {
 	res := vm.NewObject()
 	errV, snoozed, cancelled := goja.Null(), goja.Null(), goja.Null()
-	var sn *engine.SnoozeError
-	var cn *engine.CancelError
 	switch {
-	case errors.As(err, &sn):
-		snoozed = vm.ToValue(sn.After.String())
-	case errors.As(err, &cn):
-		cancelled = vm.ToValue(cn.Reason)
-	case err != nil:
-		e := map[string]any{"message": err.Error(), "stack": "", "kind": "error"}
-		var ex *script.Exception
-		if errors.As(err, &ex) {
-			e["stack"] = userStack(ex.Stack)
-		}
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			e["kind"] = "timeout"
-		case errors.Is(err, script.ErrMemoryLimit):
-			e["kind"] = "memory"
-		}
-		errV = toJS(vm, e)
+	case end.Outcome == engine.Snoozed:
+		snoozed = vm.ToValue(end.SnoozeFor.String())
+	case end.Err != nil && end.Err.Kind == engine.KindCancel:
+		cancelled = vm.ToValue(end.Err.Message)
+	case end.Err != nil:
+		errV = toJS(vm, map[string]any{"message": end.Err.Message, "stack": userStack(end.Err.Stack),
+			"kind": string(end.Err.Kind)})
 	}
+	err := end.Outcome != engine.Succeeded
 	_ = res.Set("listener", listener)
-	_ = res.Set("ok", err == nil)
+	_ = res.Set("ok", !err)
 	_ = res.Set("error", errV)
 	_ = res.Set("snoozed", snoozed)
 	_ = res.Set("cancelled", cancelled)

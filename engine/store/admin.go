@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,46 +15,72 @@ import (
 
 // ErrNotFailed is returned (wrapped) by RetryJob and ForgetJob for a job
 // that is not failed.
-var ErrNotFailed = fmt.Errorf("job has not failed: %w", engine.ErrConflict)
+var ErrNotFailed = fmt.Errorf("only failed jobs can be retried or forgotten: %w", engine.ErrConflict)
 
 // adminChunk bounds how many jobs one transaction of a bulk admin action
 // touches, so it does not hold the writer for long.
 const adminChunk = 1000
 
-// defaultLimit and maxLimit bound list sizes.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
+func clampLimit(n int) int { return engine.PageSize(n) }
 
-func clampLimit(n int) int {
-	if n <= 0 {
-		return defaultLimit
+// defaultScan bounds how many events one filtered ListEvents examines.
+const defaultScan = 10000
+
+// ListEvents returns one page of the events qry selects, in id order
+// (newest first with qry.Newest). A filtered listing examines at most
+// qry.Scan events (default 10 000) and returns a Next cursor when it
+// stopped there.
+func (q *Queue) ListEvents(ctx context.Context, qry engine.EventQuery) (engine.EventPage, error) {
+	limit := clampLimit(qry.Limit)
+	scan := qry.Scan
+	if scan <= 0 {
+		scan = defaultScan
 	}
-	return min(n, maxLimit)
-}
-
-// ListEvents returns up to limit events (default 50), oldest first,
-// starting after the event with id after ("" = from the start).
-func (q *Queue) ListEvents(ctx context.Context, limit int, after string) ([]engine.Event, error) {
-	limit = clampLimit(limit)
-	var out []engine.Event
+	filtered := qry.Source != "" || qry.DeliveryID != "" || qry.Field != ""
+	var page engine.EventPage
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
-		k, v := seekAfter(c, after)
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			ev, err := decodeEvent(string(k), v)
+		step := c.Next
+		k, v := seekAfter(c, qry.After)
+		if qry.Newest {
+			step = c.Prev
+			k, v = seekBefore(c, qry.After)
+		}
+		examined, last := 0, ""
+		for ; k != nil; k, v = step() {
+			if len(page.Events) == limit || (filtered && examined == scan) {
+				page.Next = last // continue after the last event examined
+				return nil
+			}
+			examined, last = examined+1, string(k)
+			ev, err := decodeEvent(last, v)
 			if err != nil {
 				return err
 			}
-			out = append(out, *ev)
+			if matchEvent(ev, qry) {
+				page.Events = append(page.Events, *ev)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
+		return engine.EventPage{}, fmt.Errorf("list events: %w", err)
 	}
-	return out, nil
+	return page, nil
+}
+
+// matchEvent reports whether ev passes qry's filters.
+func matchEvent(ev *engine.Event, qry engine.EventQuery) bool {
+	if qry.Source != "" && ev.Source != qry.Source {
+		return false
+	}
+	if qry.DeliveryID != "" && ev.DeliveryID != qry.DeliveryID {
+		return false
+	}
+	if qry.Field != "" {
+		return engine.PayloadFieldIs(ev.Payload, qry.Field, qry.Value)
+	}
+	return true
 }
 
 // seekAfter positions c on the first key greater than after.
@@ -65,6 +93,19 @@ func seekAfter(c *bolt.Cursor, after string) ([]byte, []byte) {
 		return c.Next()
 	}
 	return k, v
+}
+
+// seekBefore positions c on the last key less than before ("" = the last
+// key).
+func seekBefore(c *bolt.Cursor, before string) ([]byte, []byte) {
+	if before == "" {
+		return c.Last()
+	}
+	k, _ := c.Seek([]byte(before))
+	if k == nil {
+		return c.Last()
+	}
+	return c.Prev()
 }
 
 // GetEvent returns an event and its jobs in creation order, or an error
@@ -97,43 +138,30 @@ func (q *Queue) GetEvent(ctx context.Context, id string) (*engine.Event, []engin
 	return ev, jobs, nil
 }
 
-// ListJobs returns the jobs qry selects in id (creation) order, up to
-// qry.Limit (default 50).
+// ListJobs returns the jobs qry selects in id (creation) order, newest
+// first with qry.Newest, up to qry.Limit (default 50).
 func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job, error) {
 	limit := clampLimit(qry.Limit)
 	var out []engine.Job
 	err := q.db.View(func(tx *bolt.Tx) error {
-		keep := func(j *engine.Job) bool {
-			return (qry.State == "" || j.State == qry.State) &&
-				(qry.Listener == "" || j.Listener == qry.Listener) &&
-				(qry.EventID == "" || j.EventID == qry.EventID)
-		}
 		add := func(id string) error {
 			j, err := getJob(tx, id)
 			if err != nil {
 				return err
 			}
-			if j != nil && keep(j) && len(out) < limit {
+			if j != nil && jobMatches(j, qry) && len(out) < limit {
 				out = append(out, *j)
 			}
 			return nil
 		}
-		var ids []string
-		ok := qry.EventID != ""
-		if ok {
-			ids = eventJobIDs(tx, qry.EventID)
-		} else {
-			var err error
-			if ids, ok, err = stateIDs(tx, qry, limit); err != nil {
-				return err
-			}
+		ids, ok, err := candidateIDs(tx, qry, limit)
+		if err != nil {
+			return err
 		}
 		if ok {
 			for _, id := range ids {
-				if id > qry.After {
-					if err := add(id); err != nil {
-						return err
-					}
+				if err := add(id); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -146,7 +174,13 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 			}
 			c = fb.Cursor()
 		}
-		for k, _ := seekAfter(c, qry.After); k != nil && len(out) < limit; k, _ = c.Next() {
+		k, _ := seekAfter(c, qry.After)
+		step := c.Next
+		if qry.Newest {
+			k, _ = seekBefore(c, qry.After)
+			step = c.Prev
+		}
+		for ; k != nil && len(out) < limit; k, _ = step() {
 			if err := add(string(k)); err != nil {
 				return err
 			}
@@ -159,53 +193,95 @@ func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job
 	return out, nil
 }
 
-// stateIDs returns, for pending and running, the least limit ids after
-// qry.After of the jobs in qry.State (of qry.Listener, if set), taken from
-// the due or lease index. Those hold tkeys, in time order, so every key is
-// read; both sets are bounded by the queue's depth, and the running one by
-// the workers. ok is false for the other states: done jobs are most jobs,
-// so a scan of the jobs in id order finds them sooner; failed ones have
-// their own id-ordered index.
-func stateIDs(tx *bolt.Tx, qry engine.JobQuery, limit int) (ids []string, ok bool, err error) {
-	least := func(k []byte) {
-		_, id := splitTkey(k)
-		if id <= qry.After || (len(ids) == limit && id >= ids[limit-1]) {
-			return
-		}
-		i, _ := slices.BinarySearch(ids, id)
-		if len(ids) == limit {
-			ids = ids[:limit-1]
-		}
-		ids = slices.Insert(ids, i, id)
+// jobMatches reports whether j passes qry's filters.
+func jobMatches(j *engine.Job, qry engine.JobQuery) bool {
+	return (qry.State == "" || j.State == qry.State) &&
+		(qry.Listener == "" || j.Listener == qry.Listener) &&
+		(qry.EventID == "" || j.EventID == qry.EventID) &&
+		errorContains(j, qry.ErrorContains)
+}
+
+func errorContains(j *engine.Job, text string) bool {
+	if text == "" {
+		return true
 	}
-	switch qry.State {
-	case engine.JobPending:
-		due := tx.Bucket(bDueL)
-		due.ForEachBucket(func(name []byte) error {
-			if qry.Listener == "" || string(name) == qry.Listener {
-				due.Bucket(name).ForEach(func(k, _ []byte) error { least(k); return nil })
-			}
-			return nil
-		})
-	case engine.JobRunning:
+	return j.LastError != nil && strings.Contains(strings.ToLower(j.LastError.Message), strings.ToLower(text))
+}
+
+// candidateIDs returns, in listing order, the ids after qry.After of the
+// jobs an index can name for qry: an event's jobs, or the first limit
+// pending or running jobs (of qry.Listener, if set) from the due, order
+// and lease indexes. Those hold tkeys in time order, so every key is read;
+// they are bounded by the queue's depth, and the running one by the
+// workers. ok is false when no index applies: done jobs are most jobs, so
+// a scan of the jobs in id order finds them sooner; failed ones have their
+// own id-ordered index.
+func candidateIDs(tx *bolt.Tx, qry engine.JobQuery, limit int) (ids []string, ok bool, err error) {
+	var all []string
+	switch {
+	case qry.EventID != "":
+		all = eventJobIDs(tx, qry.EventID)
+	case qry.State == engine.JobPending:
+		all = pendingIDs(tx, qry.Listener)
+	case qry.State == engine.JobRunning:
 		err = tx.Bucket(bLease).ForEach(func(k, _ []byte) error {
+			_, id := splitTkey(k)
 			if qry.Listener != "" {
-				_, id := splitTkey(k)
 				j, err := getJob(tx, id)
-				if err != nil {
+				if err != nil || j == nil || j.Listener != qry.Listener {
 					return err
 				}
-				if j == nil || j.Listener != qry.Listener {
-					return nil
-				}
 			}
-			least(k)
+			all = append(all, id)
 			return nil
 		})
 	default:
 		return nil, false, nil
 	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if qry.Newest {
+		slices.Reverse(all)
+	}
+	for _, id := range all {
+		if qry.After != "" && ((!qry.Newest && id <= qry.After) || (qry.Newest && id >= qry.After)) {
+			continue
+		}
+		ids = append(ids, id)
+		if len(ids) == limit && qry.EventID == "" && qry.ErrorContains == "" {
+			break // the index filtered by state and listener already
+		}
+	}
 	return ids, true, err
+}
+
+// pendingIDs lists the ids of pending jobs (of listener, if set): those in
+// the due indexes and the ordered ones waiting for their key.
+func pendingIDs(tx *bolt.Tx, listener string) []string {
+	var ids []string
+	due := tx.Bucket(bDueL)
+	due.ForEachBucket(func(name []byte) error {
+		if listener == "" || string(name) == listener {
+			due.Bucket(name).ForEach(func(k, _ []byte) error {
+				_, id := splitTkey(k)
+				ids = append(ids, id)
+				return nil
+			})
+		}
+		return nil
+	})
+	var prefix []byte
+	if listener != "" {
+		prefix = orderPrefix(listener, "")
+		prefix = prefix[:len(prefix)-1] // the listener's part only
+	}
+	c := tx.Bucket(bOrder).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) >= idLen {
+			ids = append(ids, string(k[len(k)-idLen:]))
+		}
+	}
+	return ids
 }
 
 // GetJob returns one job, or an error wrapping engine.ErrNotFound.
@@ -244,51 +320,66 @@ func (q *Queue) ForgetJob(ctx context.Context, id string) error {
 	return nil
 }
 
-// RetryFailed does RetryJob for every failed job and returns how many.
-func (q *Queue) RetryFailed(ctx context.Context) (int, error) {
-	n, err := q.eachFailed(ctx, (*txn).retryFailed)
+// RetryFailed does RetryJob for every failed job f selects and returns
+// how many.
+func (q *Queue) RetryFailed(ctx context.Context, f engine.JobFilter) (int, error) {
+	n, err := q.eachFailed(ctx, f, (*txn).retryFailed)
 	if err != nil {
 		return n, fmt.Errorf("retry failed jobs: %w", err)
 	}
 	return n, nil
 }
 
-// FlushFailed deletes every failed job and returns how many.
-func (q *Queue) FlushFailed(ctx context.Context) (int, error) {
-	n, err := q.eachFailed(ctx, (*txn).forgetFailed)
+// FlushFailed deletes every failed job f selects and returns how many.
+func (q *Queue) FlushFailed(ctx context.Context, f engine.JobFilter) (int, error) {
+	n, err := q.eachFailed(ctx, f, (*txn).forgetFailed)
 	if err != nil {
 		return n, fmt.Errorf("flush failed jobs: %w", err)
 	}
 	return n, nil
 }
 
-// eachFailed applies fn to every failed job, adminChunk jobs per commit.
-// fn must move the job out of the failed state, or the loop would not end.
-func (q *Queue) eachFailed(ctx context.Context, fn func(*txn, string) error) (int, error) {
-	total := 0
+// eachFailed applies fn to every failed job f selects, examining at most
+// adminChunk failed jobs per commit and continuing after the last one it
+// examined. fn must move the job out of the failed state.
+func (q *Queue) eachFailed(ctx context.Context, f engine.JobFilter, fn func(*txn, string) error) (int, error) {
+	qry := engine.JobQuery{Listener: f.Listener, ErrorContains: f.ErrorContains}
+	total, after := 0, ""
 	for {
-		var n int
-		err := q.submit(ctx, func(t *txn) error {
-			n = 0
+		var n, examined int
+		from, next := after, after
+		err := q.submit(ctx, func(t *txn) error { // may run twice: derive all from from
+			n, examined, next = 0, 0, from
 			sb := t.bucket(bState).Bucket([]byte(engine.JobFailed))
 			if sb == nil {
 				return nil
 			}
 			var ids []string
 			c := sb.Cursor()
-			for k, _ := c.First(); k != nil && len(ids) < adminChunk; k, _ = c.Next() {
+			for k, _ := seekAfter(c, from); k != nil && examined < adminChunk; k, _ = c.Next() {
+				examined++
 				ids = append(ids, string(k))
 			}
 			for _, id := range ids {
+				j, err := t.getJob(id)
+				if err != nil {
+					return unreject(err)
+				}
+				if j == nil || !jobMatches(j, qry) {
+					continue
+				}
 				if err := fn(t, id); err != nil {
 					return unreject(err) // earlier ids were written: not clean
 				}
 				n++
 			}
+			if len(ids) > 0 {
+				next = ids[len(ids)-1]
+			}
 			return nil
 		})
-		total += n
-		if err != nil || n == 0 {
+		total, after = total+n, next
+		if err != nil || examined < adminChunk {
 			return total, err
 		}
 	}
@@ -303,7 +394,7 @@ func (t *txn) failedJob(id string) (*engine.Job, error) {
 		return nil, reject(engine.ErrNotFound)
 	}
 	if j.State != engine.JobFailed {
-		return nil, reject(fmt.Errorf("%w: job is %s", ErrNotFailed, j.State))
+		return nil, reject(fmt.Errorf("job is %s; %w", j.State, ErrNotFailed))
 	}
 	return j, nil
 }
@@ -362,6 +453,8 @@ func (q *Queue) Stats(ctx context.Context) (engine.Stats, error) {
 		if at := firstDue(tx); !at.IsZero() && !at.After(now) {
 			st.OldestDue = at
 		}
+		st.OldestDueBy = oldestDueBy(tx, now)
+		st.Paused = pausedListeners(tx)
 		st.FileBytes = tx.Size()
 		return nil
 	})
@@ -369,4 +462,18 @@ func (q *Queue) Stats(ctx context.Context) (engine.Stats, error) {
 		return engine.Stats{}, fmt.Errorf("queue stats: %w", err)
 	}
 	return st, nil
+}
+
+// oldestDueBy returns each listener's oldest due pending job's RunAt.
+func oldestDueBy(tx *bolt.Tx, now time.Time) map[string]time.Time {
+	out := map[string]time.Time{}
+	due := tx.Bucket(bDueL)
+	due.ForEachBucket(func(name []byte) error {
+		k, _ := due.Bucket(name).Cursor().First()
+		if at := keyTime(k); !at.IsZero() && !at.After(now) {
+			out[string(name)] = at
+		}
+		return nil
+	})
+	return out
 }

@@ -77,21 +77,21 @@ func TestQueue_RetryFailed_FlushFailed(t *testing.T) {
 	for range 3 {
 		failJob(t, q, "a")
 	}
-	n, err := q.RetryFailed(ctx)
+	n, err := q.RetryFailed(ctx, engine.JobFilter{})
 	if err != nil || n != 3 {
 		t.Fatalf("RetryFailed = %d, %v", n, err)
 	}
 	for _, l := range lease(t, q, 10, quota("a")) {
 		finish(t, q, engine.Result{JobID: l.Job.ID, Attempt: l.Job.Attempt, Outcome: engine.Failed})
 	}
-	n, err = q.FlushFailed(ctx)
+	n, err = q.FlushFailed(ctx, engine.JobFilter{})
 	if err != nil || n != 3 {
 		t.Fatalf("FlushFailed = %d, %v", n, err)
 	}
 	if jobs, _ := q.ListJobs(ctx, engine.JobQuery{}); len(jobs) != 0 {
 		t.Fatalf("jobs left after flush: %+v", jobs)
 	}
-	if n, err := q.FlushFailed(ctx); n != 0 || err != nil {
+	if n, err := q.FlushFailed(ctx, engine.JobFilter{}); n != 0 || err != nil {
 		t.Fatalf("second FlushFailed = %d, %v", n, err)
 	}
 }
@@ -126,11 +126,13 @@ func TestQueue_Listing(t *testing.T) {
 	finish(t, q, engine.Result{JobID: as[0].Job.ID, Attempt: 1, Outcome: engine.Succeeded})
 	finish(t, q, engine.Result{JobID: as[1].Job.ID, Attempt: 1, Outcome: engine.Failed, Err: &engine.JobError{Message: "x"}})
 
-	page1, err := q.ListEvents(ctx, 2, "")
+	p1, err := q.ListEvents(ctx, engine.EventQuery{Limit: 2})
+	page1 := p1.Events
 	if err != nil || len(page1) != 2 || page1[0].ID != evIDs[0] || page1[1].ID != evIDs[1] {
 		t.Fatalf("ListEvents page 1 = %+v, %v", page1, err)
 	}
-	page2, _ := q.ListEvents(ctx, 10, page1[1].ID)
+	p2, _ := q.ListEvents(ctx, engine.EventQuery{Limit: 10, After: page1[1].ID})
+	page2 := p2.Events
 	if len(page2) != 3 || page2[0].ID != evIDs[2] {
 		t.Fatalf("ListEvents page 2 = %+v", page2)
 	}

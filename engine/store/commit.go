@@ -84,6 +84,9 @@ type txn struct {
 	fx     effects
 	counts map[string]int64 // counter deltas, written by flushCounts
 	wrote  bool             // something was written (see request.mayBeClean)
+	// dirtyKeys are the ordering keys whose due entry refreshOrder must
+	// place before the commit.
+	dirtyKeys map[orderRef]bool
 }
 
 // effects are applied to the Queue's in-memory state only once the
@@ -239,7 +242,7 @@ func (q *Queue) commit(batch []*request) {
 				if !r.mayBeClean {
 					t.wrote = true
 				}
-				err := r.op(t)
+				err := safelyCall(r.op, t)
 				var rj *rejected
 				switch {
 				case err == nil:
@@ -285,6 +288,9 @@ func (q *Queue) commit(batch []*request) {
 // finishTxn writes what the batch's ops deferred and computes the effects
 // that depend on the final state.
 func (t *txn) finishTxn() error {
+	if err := t.refreshOrder(); err != nil {
+		return err
+	}
 	if err := t.flushCounts(); err != nil {
 		return err
 	}
@@ -351,4 +357,17 @@ func keyTime(k []byte) time.Time {
 		return time.Unix(0, 1)
 	}
 	return at
+}
+
+// safelyCall runs op, turning a panic into an error: the request that
+// panicked fails (its writes are rolled back with the batch, which is
+// replayed without it) and the committer, and the process, live on. As
+// bbolt's own safelyCall does for DB.Batch.
+func safelyCall(op func(t *txn) error, t *txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store operation panicked: %v", p)
+		}
+	}()
+	return op(t)
 }

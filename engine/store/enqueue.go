@@ -68,7 +68,8 @@ func (q *Queue) enqueueRequest(ctx context.Context, ev *engine.Event, jobs []eng
 func cloneNewJobs(jobs []engine.NewJob) []engine.NewJob {
 	out := make([]engine.NewJob, len(jobs))
 	for i, j := range jobs {
-		out[i] = engine.NewJob{Listener: strings.Clone(j.Listener), MaxTries: j.MaxTries, RunAt: j.RunAt}
+		out[i] = engine.NewJob{Listener: strings.Clone(j.Listener), MaxTries: j.MaxTries, RunAt: j.RunAt,
+			OrderKey: strings.Clone(j.OrderKey)}
 	}
 	return out
 }
@@ -138,7 +139,7 @@ func (t *txn) addJobs(eventID string, jobs []engine.NewJob) ([]string, error) {
 		}
 		j := &engine.Job{
 			ID: formatID(jobPrefix, seq), EventID: eventID, Listener: nj.Listener,
-			State: engine.JobPending, MaxTries: max(nj.MaxTries, 1),
+			State: engine.JobPending, MaxTries: max(nj.MaxTries, 1), OrderKey: nj.OrderKey,
 			RunAt: runAt, CreatedAt: t.now, UpdatedAt: t.now,
 		}
 		if err := t.putJob(nil, j); err != nil {

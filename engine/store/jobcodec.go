@@ -10,16 +10,22 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// jobFormat1 starts a binary job record. Leasing and finishing read and
+// jobFormat2 starts a binary job record. Leasing and finishing read and
 // rewrite a job inside the committer's transaction, so its record is a
-// fixed header plus two short strings; only LastError (rare, and carrying
-// free text) stays JSON. Records written as JSON by earlier versions start
-// with '{' and still decode.
+// fixed header, three short strings and the attempts in binary; only error
+// texts (rare, and carrying free text) are JSON. Records of format 1 (no
+// order key, no attempts) and JSON records of earlier versions (starting
+// with '{') still decode.
 //
-//	0x01 state(1) attempt maxTries crashes (uvarints)
+//	0x02 state(1) attempt maxTries crashes (uvarints)
 //	runAt leaseUntil createdAt updatedAt (8 bytes each, big-endian nanos)
-//	len+eventID len+listener (uvarint lengths) [LastError JSON]
-const jobFormat1 = 0x01
+//	len+eventID len+listener len+orderKey (uvarint lengths)
+//	attempts: count, then each: n startedAt(8) duration outcome len+errorJSON
+//	[LastError JSON]
+const (
+	jobFormat1 = 0x01
+	jobFormat2 = 0x02
+)
 
 var stateCodes = map[engine.JobState]byte{
 	engine.JobPending: 1, engine.JobRunning: 2, engine.JobDone: 3, engine.JobFailed: 4,
@@ -36,8 +42,8 @@ func encodeJob(j *engine.Job) ([]byte, error) {
 	if j.Attempt < 0 || j.MaxTries < 0 || j.Crashes < 0 {
 		return nil, fmt.Errorf("encode job %s: negative count", j.ID)
 	}
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen32+32+2+len(j.EventID)+len(j.Listener))
-	b = append(b, jobFormat1, code)
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen32+32+3+len(j.EventID)+len(j.Listener)+len(j.OrderKey)+24*len(j.Attempts))
+	b = append(b, jobFormat2, code)
 	b = binary.AppendUvarint(b, uint64(j.Attempt))
 	b = binary.AppendUvarint(b, uint64(j.MaxTries))
 	b = binary.AppendUvarint(b, uint64(j.Crashes))
@@ -46,8 +52,14 @@ func encodeJob(j *engine.Job) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(j.EventID)))
 	b = append(b, j.EventID...)
-	b = binary.AppendUvarint(b, uint64(len(j.Listener)))
-	b = append(b, j.Listener...)
+	for _, str := range [...]string{j.Listener, j.OrderKey} {
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		b = append(b, str...)
+	}
+	b, err := appendAttempts(b, j.Attempts)
+	if err != nil {
+		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
 	if j.LastError != nil {
 		e, err := json.Marshal(j.LastError)
 		if err != nil {
@@ -70,9 +82,10 @@ func decodeJob(id string, data []byte) (*engine.Job, error) {
 		}
 		return &j, nil
 	}
-	if len(data) < 2 || data[0] != jobFormat1 || int(data[1]) >= len(codeStates) || data[1] == 0 {
+	if len(data) < 2 || (data[0] != jobFormat1 && data[0] != jobFormat2) || int(data[1]) >= len(codeStates) || data[1] == 0 {
 		return nil, fmt.Errorf("decode job: %w", errCorruptJob)
 	}
+	format := data[0]
 	j := &engine.Job{ID: id, State: codeStates[data[1]]}
 	rest := data[2:]
 	var counts [3]uint64
@@ -93,7 +106,10 @@ func decodeJob(id string, data []byte) (*engine.Job, error) {
 		}
 		rest = rest[8:]
 	}
-	var strs [2]string
+	strs := make([]string, 2, 3)
+	if format == jobFormat2 {
+		strs = strs[:3]
+	}
 	for i := range strs {
 		l, n := binary.Uvarint(rest)
 		if n <= 0 || uint64(len(rest)-n) < l {
@@ -102,6 +118,13 @@ func decodeJob(id string, data []byte) (*engine.Job, error) {
 		strs[i], rest = string(rest[n:n+int(l)]), rest[n+int(l):]
 	}
 	j.EventID, j.Listener = strs[0], strs[1]
+	if format == jobFormat2 {
+		j.OrderKey = strs[2]
+		var err error
+		if j.Attempts, rest, err = readAttempts(rest); err != nil {
+			return nil, fmt.Errorf("decode job: %w", err)
+		}
+	}
 	if len(rest) > 0 {
 		j.LastError = new(engine.JobError)
 		if err := json.Unmarshal(rest, j.LastError); err != nil {
@@ -109,4 +132,71 @@ func decodeJob(id string, data []byte) (*engine.Job, error) {
 		}
 	}
 	return j, nil
+}
+
+// appendAttempts encodes attempts (see jobFormat2).
+func appendAttempts(b []byte, attempts []engine.Attempt) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(len(attempts)))
+	for _, a := range attempts {
+		if a.N < 0 || a.Duration < 0 || a.Outcome < 0 || a.Outcome > 255 {
+			return nil, fmt.Errorf("attempt %d: out of range", a.N)
+		}
+		b = binary.AppendUvarint(b, uint64(a.N))
+		b = binary.BigEndian.AppendUint64(b, nanos(a.StartedAt))
+		b = binary.AppendUvarint(b, uint64(a.Duration))
+		b = append(b, byte(a.Outcome))
+		var e []byte
+		if a.Error != nil {
+			var err error
+			if e, err = json.Marshal(a.Error); err != nil {
+				return nil, err
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(e)))
+		b = append(b, e...)
+	}
+	return b, nil
+}
+
+// readAttempts decodes what appendAttempts wrote and returns the rest.
+func readAttempts(b []byte) ([]engine.Attempt, []byte, error) {
+	count, n := binary.Uvarint(b)
+	if n <= 0 || count > engine.MaxAttemptsKept*4 {
+		return nil, nil, errCorruptJob
+	}
+	b = b[n:]
+	if count == 0 {
+		return nil, b, nil
+	}
+	out := make([]engine.Attempt, count)
+	for i := range out {
+		a := &out[i]
+		num, n := binary.Uvarint(b)
+		if n <= 0 || num > 1<<31 || len(b)-n < 8 {
+			return nil, nil, errCorruptJob
+		}
+		b = b[n:]
+		a.N = int(num)
+		if at := binary.BigEndian.Uint64(b); at != 0 {
+			a.StartedAt = time.Unix(0, int64(at)).UTC()
+		}
+		b = b[8:]
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d > 1<<62 || len(b)-n < 1 {
+			return nil, nil, errCorruptJob
+		}
+		a.Duration, a.Outcome, b = time.Duration(d), engine.Outcome(b[n]), b[n+1:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return nil, nil, errCorruptJob
+		}
+		if l > 0 {
+			a.Error = new(engine.JobError)
+			if err := json.Unmarshal(b[n:n+int(l)], a.Error); err != nil {
+				return nil, nil, err
+			}
+		}
+		b = b[n+int(l):]
+	}
+	return out, b, nil
 }

@@ -67,15 +67,18 @@ func (t *txn) index(j *engine.Job) error {
 	var err error
 	switch j.State {
 	case engine.JobPending:
-		var lb *bolt.Bucket
-		lb, err = t.bucket(bDueL).CreateBucketIfNotExists([]byte(j.Listener))
-		if err == nil {
-			err = lb.Put(tkey(j.RunAt, j.ID), nil)
+		if j.OrderKey != "" {
+			// Its key decides whether it is due (refreshOrder).
+			err = t.orderPut(bOrder, j)
+			break
 		}
-		t.fx.ready, t.fx.dueTouched = true, true
+		err = t.putDue(j)
 	case engine.JobRunning:
 		t.fx.leaseTouched = true
 		err = t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil)
+		if err == nil && j.OrderKey != "" {
+			err = t.orderPut(bOrderR, j)
+		}
 	case engine.JobDone:
 		err = t.bucket(bDone).Put(tkey(j.UpdatedAt, j.ID), nil)
 	case engine.JobFailed:
@@ -98,13 +101,17 @@ func (t *txn) unindex(j *engine.Job) error {
 	var err error
 	switch j.State {
 	case engine.JobPending:
-		if lb := t.bucket(bDueL).Bucket([]byte(j.Listener)); lb != nil {
-			err = lb.Delete(tkey(j.RunAt, j.ID))
+		err = t.deleteDue(j)
+		if err == nil && j.OrderKey != "" {
+			err = t.orderDelete(bOrder, j)
 		}
-		t.fx.dueTouched = true
 	case engine.JobRunning:
-		t.fx.leaseTouched = true
+		// A slot under the listener's concurrency limit is free again.
+		t.fx.leaseTouched, t.fx.ready = true, true
 		err = t.bucket(bLease).Delete(tkey(j.LeaseUntil, j.ID))
+		if err == nil && j.OrderKey != "" {
+			err = t.orderDelete(bOrderR, j)
+		}
 	case engine.JobDone:
 		err = t.bucket(bDone).Delete(tkey(j.UpdatedAt, j.ID))
 	case engine.JobFailed:
@@ -205,4 +212,12 @@ func eventJobIDs(tx *bolt.Tx, eventID string) []string {
 func hasJobs(tx *bolt.Tx, eventID string) bool {
 	k, _ := tx.Bucket(bEvJobs).Cursor().Seek([]byte(eventID))
 	return k != nil && len(k) > len(eventID) && string(k[:len(eventID)]) == eventID
+}
+
+// listenerCount is the number of listener's jobs in state, this
+// transaction's unflushed changes included.
+func (t *txn) listenerCount(listener string, state engine.JobState) int {
+	key := listenerKey(listener, state)
+	n := int64(counter(t.bucket(bCounts), key)) + t.counts[string(key)]
+	return int(max(n, 0))
 }

@@ -28,9 +28,15 @@ var (
 	bKV      = []byte("kv")      // namespace bucket: key → be(expiry nanos, 0 = none) + value
 	bKVExp   = []byte("kvexp")   // tkey(expiry, uvarint len(ns) + ns + key) → nil
 	bMeta    = []byte("meta")    // "ping" → last ping time
+	bOrder   = []byte("order")   // orderPrefix(listener, key) + job id → nil: ordered jobs pending
+	bOrderR  = []byte("orderr")  // orderPrefix(listener, key) + job id → nil: ordered jobs running
+	bOrderD  = []byte("orderd")  // orderPrefix(listener, key) → id of the one job of the key in the due index
+	bPaused  = []byte("paused")  // listener → be(paused at nanos)
+	bHist    = []byte("hist")    // tkey(minute, series) → encoded engine.Sample (history.go)
+	bAudit   = []byte("audit")   // tkey(at, be(seq)) → JSON engine.AuditEntry
 
 	allBuckets = [][]byte{bEvents, bEvTime, bEvJobs, bJobs, bDueL, bLease, bDone,
-		bState, bCounts, bDedupe, bDedupeT, bKV, bKVExp, bMeta}
+		bState, bCounts, bDedupe, bDedupeT, bKV, bKVExp, bMeta, bOrder, bOrderR, bOrderD, bPaused, bHist, bAudit}
 
 	// Indexes earlier versions kept and Open drops: a global due index
 	// (the per-listener ones hold the same keys) and a job-id set per
@@ -149,6 +155,16 @@ func decodeEvent(id string, data []byte) (*engine.Event, error) {
 		ID: id, Name: m.Name, Source: m.Source, DeliveryID: m.DeliveryID,
 		ReceivedAt: m.ReceivedAt, Headers: m.Headers, Payload: payload, Parent: m.Parent,
 	}, nil
+}
+
+// orderPrefix is the bOrder prefix of one listener's ordering key: the
+// listener and the key, each length-prefixed so neither can run into the
+// other. Job ids follow it and sort by creation.
+func orderPrefix(listener, key string) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(listener)))
+	b = append(b, listener...)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	return append(b, key...)
 }
 
 // kvIndexKey names a KV entry in the expiry index.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,10 +17,10 @@ import (
 // reclaimChunk bounds how many expired leases one Lease call takes back.
 const reclaimChunk = 1000
 
-// startedMark is the lease index value of a running job whose attempt has
-// begun (see Start). A job leased ahead that never started has none, so a
-// crash or an expired lease gives it its attempt back.
-var startedMark = []byte{1}
+// The lease index value of a running job whose attempt has begun (see
+// Start) is when it began (8 bytes, big-endian nanos). A job leased ahead
+// that never started has none, so a crash or an expired lease gives it its
+// attempt back.
 
 // Lease claims up to max due pending jobs in RunAt order, at most
 // quota[l].Max of listener l, and marks them running until now +
@@ -88,7 +89,7 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 	due := tkey(t.now, "\xff")
 	var cands []candidate
 	for _, name := range slices.Sorted(maps.Keys(quota)) {
-		n := min(quota[name].Max, max)
+		n := t.claimable(name, quota[name], max)
 		lb := t.bucket(bDueL).Bucket([]byte(name))
 		if n <= 0 || lb == nil {
 			continue
@@ -105,6 +106,7 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 		cands = cands[:max]
 	}
 	leases := make([]engine.Lease, 0, len(cands))
+	claimed := map[string]int{}
 	for _, c := range cands {
 		j, err := t.getJob(c.id)
 		if err != nil {
@@ -121,9 +123,33 @@ func (t *txn) lease(max int, quota map[string]engine.Quota) ([]engine.Lease, err
 		if err := t.putJob(&old, j); err != nil {
 			return nil, err
 		}
+		claimed[j.Listener]++
 		leases = append(leases, engine.Lease{Job: *j})
 	}
+	for name, n := range claimed {
+		if r := quota[name].Rate; !r.IsZero() {
+			t.q.limiter(name, r).AllowN(t.now, n)
+		}
+	}
 	return leases, nil
+}
+
+// claimable is how many jobs of listener name this lease may claim: the
+// quota's Max, bounded by the listener's Concurrency (jobs running now
+// count, this batch's claims included), its Rate's tokens, and zero while
+// the listener is paused.
+func (t *txn) claimable(name string, q engine.Quota, max int) int {
+	n := min(q.Max, max)
+	if n <= 0 || t.bucket(bPaused).Get([]byte(name)) != nil {
+		return 0
+	}
+	if q.Concurrency > 0 {
+		n = min(n, q.Concurrency-t.listenerCount(name, engine.JobRunning))
+	}
+	if !q.Rate.IsZero() {
+		n = min(n, int(t.q.limiter(name, q.Rate).TokensAt(t.now)))
+	}
+	return n
 }
 
 // Start records that a leased job's attempt has begun. Until it commits,
@@ -151,15 +177,20 @@ func (t *txn) start(id string, attempt int) error {
 		return reject(fmt.Errorf("%w: job is %s at attempt %d", engine.ErrLeaseLost, j.State, j.Attempt))
 	}
 	t.wrote = true
-	if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), startedMark); err != nil {
+	if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), u64(nanos(t.now))); err != nil {
 		return fmt.Errorf("mark job %s started: %w", id, err)
 	}
 	return nil
 }
 
-// started reports whether running job j's attempt has begun (see Start).
-func (t *txn) started(j *engine.Job) bool {
-	return len(t.bucket(bLease).Get(tkey(j.LeaseUntil, j.ID))) > 0
+// started reports whether running job j's attempt has begun (see Start)
+// and when (zero if an earlier version marked it without a time).
+func (t *txn) started(j *engine.Job) (time.Time, bool) {
+	v := t.bucket(bLease).Get(tkey(j.LeaseUntil, j.ID))
+	if len(v) == 8 {
+		return fromNanos(binary.BigEndian.Uint64(v)), true
+	}
+	return time.Time{}, len(v) > 0
 }
 
 // unlease makes running job j, whose attempt never started, pending and
@@ -169,7 +200,9 @@ func (t *txn) unlease(j *engine.Job) {
 	j.State, j.RunAt, j.LeaseUntil, j.UpdatedAt = engine.JobPending, t.now, time.Time{}, t.now
 }
 
-// reclaim takes back jobs whose lease ended before now.
+// reclaim takes back jobs whose lease ended before now: the process that
+// holds them is alive (this one), so a started attempt is charged as a
+// lease loss, not a crash.
 func (t *txn) reclaim() error {
 	var ids []string
 	c := t.bucket(bLease).Cursor()
@@ -181,41 +214,72 @@ func (t *txn) reclaim() error {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		j, err := t.getJob(id)
-		if err != nil {
-			return err
-		}
-		if j == nil || j.State != engine.JobRunning {
-			continue
-		}
-		old := *j
-		if !t.started(j) {
-			// Leased ahead and expired before a worker took it.
-			t.unlease(j)
-			if err := t.putJob(&old, j); err != nil {
-				return err
-			}
-			continue
-		}
-		j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "lease",
-			Message: fmt.Sprintf("lease expired at %s before the attempt finished", j.LeaseUntil.UTC().Format(time.RFC3339))}
-		j.LeaseUntil, j.UpdatedAt = time.Time{}, t.now
-		if j.Attempt >= j.MaxTries {
-			j.State = engine.JobFailed
-			t.fx.failed++
-		} else {
-			j.State, j.RunAt = engine.JobPending, t.now
-		}
-		if err := t.putJob(&old, j); err != nil {
+		if err := t.takeBack(id, engine.KindLease); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Finish records an attempt's result: Succeeded → done; Retry → pending at
-// res.RunAt with res.Err; Snoozed → pending at res.RunAt without spending
-// the attempt; Failed → failed with res.Err. It returns an error wrapping
+// takeBack ends running job id's lost attempt: one that never started is
+// given back; one that started is charged (kind lease or crash; a crash
+// also counts towards the crash limit) and recorded in the job's attempts,
+// and the job is retried now or failed once its tries or crashes are spent.
+func (t *txn) takeBack(id string, kind engine.ErrorKind) error {
+	j, err := t.getJob(id)
+	if err != nil || j == nil || j.State != engine.JobRunning {
+		return err
+	}
+	old := *j
+	startedAt, started := t.started(j)
+	if !started {
+		// Leased ahead, never started: the attempt is given back and the
+		// loss is not the job's. After a crash its next start is made
+		// durable before it runs (the worker waits for Start when
+		// LastError is set), so a job that kills the process before its
+		// mark commits is still counted from then on.
+		t.unlease(j)
+		if kind == engine.KindCrash && j.LastError == nil {
+			j.LastError = &engine.JobError{Attempt: j.Attempt + 1, At: t.now, Kind: engine.KindCrash,
+				Message: "the process stopped before the leased job started; the attempt was not counted"}
+		}
+		return t.putJob(&old, j)
+	}
+	e := &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: kind,
+		Message: fmt.Sprintf("lease expired at %s before the attempt finished", j.LeaseUntil.UTC().Format(time.RFC3339))}
+	if kind == engine.KindCrash {
+		j.Crashes++
+		e.Message = "the process stopped while the job was running"
+	}
+	j.LastError, j.LeaseUntil, j.UpdatedAt = e, time.Time{}, t.now
+	outcome := engine.Retry
+	switch {
+	case kind == engine.KindCrash && j.Crashes >= t.q.opts.CrashLimit:
+		e.Message = fmt.Sprintf("crashed the process %d times", j.Crashes)
+		outcome = engine.Failed
+	case j.Attempt >= j.MaxTries:
+		outcome = engine.Failed
+	}
+	var took time.Duration
+	if !startedAt.IsZero() {
+		took = t.now.Sub(startedAt)
+	}
+	j.Attempts = engine.AppendAttempt(j.Attempts, engine.Attempt{N: j.Attempt, StartedAt: startedAt,
+		Duration: took, Outcome: outcome, Error: e})
+	if outcome == engine.Failed {
+		j.State = engine.JobFailed
+		t.fx.failed++
+	} else {
+		j.State, j.RunAt = engine.JobPending, t.now
+	}
+	return t.putJob(&old, j)
+}
+
+// Finish records an attempt's result (see engine.Outcome): Succeeded →
+// done, LastError cleared; Retry → pending at res.RunAt with res.Err;
+// Failed → failed with res.Err; Snoozed, Interrupted and Returned →
+// pending at res.RunAt with the attempt given back. Every outcome but
+// Returned is appended to the job's Attempts. It returns an error wrapping
 // engine.ErrLeaseLost if the job is not running under res.Attempt (its
 // lease expired and it was taken back), and engine.ErrNotFound if no such
 // job exists.
@@ -248,13 +312,17 @@ func (t *txn) finish(res engine.Result) error {
 	if runAt.IsZero() {
 		runAt = t.now
 	}
+	if res.Outcome != engine.Returned {
+		j.Attempts = engine.AppendAttempt(j.Attempts, engine.Attempt{N: res.Attempt, StartedAt: res.StartedAt,
+			Duration: res.Duration, Outcome: res.Outcome, Error: res.Err})
+	}
 	switch res.Outcome {
 	case engine.Succeeded:
-		j.State = engine.JobDone
+		j.State, j.LastError = engine.JobDone, nil
 		t.fx.finished++
 	case engine.Retry:
 		j.State, j.RunAt, j.LastError = engine.JobPending, runAt, res.Err
-	case engine.Snoozed:
+	case engine.Snoozed, engine.Interrupted, engine.Returned:
 		j.State, j.RunAt = engine.JobPending, runAt
 		j.Attempt--
 	case engine.Failed:

@@ -16,7 +16,8 @@ const pruneChunk = 1000
 
 // Prune deletes done jobs finished more than Retention ago, events stored
 // more than Retention ago that have no jobs left, dedupe records older than
-// DedupeWindow, and expired KV entries. Failed jobs stay until forgotten.
+// DedupeWindow, expired KV entries, and history and audit entries older
+// than HistoryRetention. Failed jobs stay until forgotten.
 // It works in transactions of at most pruneChunk keys and returns how many
 // records it deleted. Open runs it periodically.
 func (q *Queue) Prune(ctx context.Context) (int, error) {
@@ -72,6 +73,17 @@ func (t *txn) prune(evAfter []byte) (deleted int, more bool, next []byte, err er
 	}
 	if budget > 0 {
 		n, err := t.pruneKV(budget)
+		if err != nil {
+			return deleted, false, evAfter, err
+		}
+		deleted, budget = deleted+n, budget-n
+	}
+	cut := t.now.Add(-t.q.opts.HistoryRetention)
+	for _, b := range [][]byte{bHist, bAudit} {
+		if budget <= 0 {
+			break
+		}
+		n, err := t.pruneBefore(b, cut, budget)
 		if err != nil {
 			return deleted, false, evAfter, err
 		}
@@ -199,6 +211,24 @@ func (t *txn) pruneKV(limit int) (int, error) {
 		}
 		if err := t.bucket(bKVExp).Delete(k); err != nil {
 			return 0, fmt.Errorf("delete kv expiry: %w", err)
+		}
+	}
+	return len(keys), nil
+}
+
+// pruneBefore deletes up to limit keys of a tkey-keyed bucket older than cut.
+func (t *txn) pruneBefore(name []byte, cut time.Time, limit int) (int, error) {
+	var keys [][]byte
+	c := t.bucket(name).Cursor()
+	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+		if at, _ := splitTkey(k); !at.Before(cut) {
+			break
+		}
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := t.bucket(name).Delete(k); err != nil {
+			return 0, fmt.Errorf("prune %s: %w", name, err)
 		}
 	}
 	return len(keys), nil

@@ -251,7 +251,8 @@ func TestQueue_Batch_DirtyOpDoesNotFailOthers(t *testing.T) {
 	if store.HasDirtyMarker(q) {
 		t.Fatal("the failed op's partial write was committed")
 	}
-	evs, err := q.ListEvents(ctx, 10, "")
+	page, err := q.ListEvents(ctx, engine.EventQuery{Limit: 10})
+	evs := page.Events
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("ListEvents = %d events, %v", len(evs), err)
 	}
@@ -347,7 +348,8 @@ func TestQueue_WriteFault(t *testing.T) {
 	if err := q.Ping(ctx); err != nil {
 		t.Fatalf("Ping after recovery: %v", err)
 	}
-	evs, err := q.ListEvents(ctx, 10, "")
+	page, err := q.ListEvents(ctx, engine.EventQuery{Limit: 10})
+	evs := page.Events
 	if err != nil || len(evs) != 1 || evs[0].ID != id {
 		t.Fatalf("ListEvents = %+v, %v", evs, err)
 	}

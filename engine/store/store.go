@@ -22,6 +22,7 @@ var (
 	_ engine.Enqueuer = (*Queue)(nil)
 	_ engine.Leaser   = (*Queue)(nil)
 	_ engine.KV       = (*Queue)(nil)
+	_ engine.Queue    = (*Queue)(nil)
 )
 
 // Options configures a Queue. Path is required.
@@ -37,8 +38,11 @@ type Options struct {
 	// CrashLimit is how many crash-recoveries a job survives before it is
 	// parked as failed; 0 means 3.
 	CrashLimit int
-	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
+	// HistoryRetention is how long per-minute history and the audit list
+	// are kept; 0 means 7 days.
+	HistoryRetention time.Duration
+	Logger           *slog.Logger
+	Now              func() time.Time // default time.Now
 
 	// testHookBeforeCommit, if set, runs inside every commit; an error
 	// aborts that commit as a disk failure would.
@@ -67,6 +71,11 @@ type Queue struct {
 	pruneDone chan struct{}
 	closeOnce sync.Once
 
+	// limiters are the listeners' rate buckets; only the committer
+	// touches them (lease ops), so they need no lock.
+	limiters map[string]*listenerRate
+	self     engine.Process // this process, for Processes
+
 	ready       chan struct{}
 	nextDue     atomic.Int64 // nanos of the earliest pending RunAt; 0 = none
 	firstLease  atomic.Int64 // nanos of the earliest lease end; 0 = none
@@ -84,6 +93,9 @@ func Open(opts Options) (*Queue, error) {
 	}
 	if opts.CrashLimit <= 0 {
 		opts.CrashLimit = 3
+	}
+	if opts.HistoryRetention <= 0 {
+		opts.HistoryRetention = 7 * 24 * time.Hour
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -106,6 +118,7 @@ func Open(opts Options) (*Queue, error) {
 		reqs:    make(chan *request, maxBatch),
 		stopped: make(chan struct{}),
 		ready:   make(chan struct{}, 1),
+		self:    newProcess(opts.Now()),
 	}
 	if err := q.recover(); err != nil {
 		db.Close()
@@ -154,7 +167,9 @@ func (q *Queue) recover() error {
 			return nil
 		})
 		for _, id := range ids {
-			if err := t.recoverJob(id); err != nil {
+			// This process is the only one using the file: whatever was
+			// running belonged to a process that died.
+			if err := t.takeBack(id, engine.KindCrash); err != nil {
 				return err
 			}
 		}
@@ -189,38 +204,6 @@ func dropLegacyIndexes(tx *bolt.Tx) error {
 		}
 	}
 	return nil
-}
-
-func (t *txn) recoverJob(id string) error {
-	j, err := t.getJob(id)
-	if err != nil || j == nil {
-		return err
-	}
-	old := *j
-	if !t.started(j) {
-		// Leased ahead, never started: the attempt is given back and the
-		// crash is not the job's. Its next start is made durable before
-		// it runs (the worker waits for Start when LastError is set), so
-		// a job that kills the process before its mark commits is still
-		// counted from then on.
-		t.unlease(j)
-		if j.LastError == nil {
-			j.LastError = &engine.JobError{Attempt: j.Attempt + 1, At: t.now, Kind: "crash",
-				Message: "the process stopped before the leased job started; the attempt was not counted"}
-		}
-		return t.putJob(&old, j)
-	}
-	j.Crashes++
-	j.UpdatedAt, j.LeaseUntil = t.now, time.Time{}
-	j.LastError = &engine.JobError{Attempt: j.Attempt, At: t.now, Kind: "crash",
-		Message: "the process stopped while the job was running"}
-	if j.Crashes >= t.q.opts.CrashLimit {
-		j.State = engine.JobFailed
-		j.LastError.Message = fmt.Sprintf("crashed the process %d times", j.Crashes)
-	} else {
-		j.State, j.RunAt = engine.JobPending, t.now
-	}
-	return t.putJob(&old, j)
 }
 
 // Close stops the pruner, lets the committer finish what is queued, and

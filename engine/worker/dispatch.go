@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"golang.org/x/time/rate"
 )
 
 // idlePoll bounds how long the dispatcher sleeps when nothing wakes it:
@@ -22,12 +21,11 @@ type dispatcher struct {
 
 	running   int
 	perLis    map[string]int
-	limiters  map[string]*limiter
 	lastError time.Time
 }
 
 func newDispatcher(p *Pool, jobs chan<- engine.Lease, finished <-chan string) *dispatcher {
-	return &dispatcher{p: p, jobs: jobs, finished: finished, perLis: map[string]int{}, limiters: map[string]*limiter{}}
+	return &dispatcher{p: p, jobs: jobs, finished: finished, perLis: map[string]int{}}
 }
 
 func (d *dispatcher) loop(ctx context.Context) {
@@ -113,11 +111,11 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 		// workers, the limit.
 		return 0, idlePoll
 	}
-	now := d.p.opts.Now()
-	quota, rateWait := d.quota(free, now)
+	quota, rateWait := d.quota(free)
 	if len(quota) == 0 {
-		return 0, rateWait
+		return 0, idlePoll
 	}
+	now := d.p.opts.Now()
 	leases, err := d.p.opts.Queue.Lease(ctx, free, quota)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) && now.Sub(d.lastError) > 10*time.Second {
@@ -127,9 +125,6 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 		return 0, time.Second
 	}
 	for _, l := range leases {
-		if lim := d.limiters[l.Job.Listener]; lim != nil {
-			lim.lim.AllowN(now, 1)
-		}
 		d.running++
 		d.perLis[l.Job.Listener]++
 		d.jobs <- l // buffered to capacity: never blocks while running < capacity
@@ -138,55 +133,40 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 	if next := d.p.opts.Queue.NextDue(); !next.IsZero() {
 		wait = next.Sub(now)
 		if wait <= 0 {
-			// Due but not leased: held back by a concurrency or rate limit.
-			wait = idlePoll
+			// Due but not leased: held back by a limit, a pause or an
+			// ordering key; a rate's next token is the soonest that can
+			// change by itself.
+			wait = min(idlePoll, rateWait)
 		}
-	}
-	if rateWait > 0 && rateWait < wait {
-		wait = rateWait
 	}
 	return len(leases), wait
 }
 
-// quota computes, per current listener, how many jobs may start now.
-func (d *dispatcher) quota(free int, now time.Time) (map[string]engine.Quota, time.Duration) {
-	routes := d.p.opts.Routes()
-	if routes == nil {
+// quota computes, per current listener, how many jobs this process may
+// take now, with the limits the queue applies across processes. rateWait
+// is the shortest token interval of a rate-limited listener (idlePoll if
+// none): how soon such a listener may have room again.
+func (d *dispatcher) quota(free int) (map[string]engine.Quota, time.Duration) {
+	gen := d.p.opts.Current()
+	if gen == nil {
 		return nil, idlePoll
 	}
-	quota := make(map[string]engine.Quota, len(routes.Listeners))
-	var rateWait time.Duration
-	for _, l := range routes.Listeners {
+	quota := make(map[string]engine.Quota, len(gen.Routes.Listeners))
+	rateWait := idlePoll
+	for _, l := range gen.Routes.Listeners {
 		n := free
 		if l.Concurrency > 0 {
+			// This process's own share first; the queue applies the
+			// limit across every process.
 			n = min(n, l.Concurrency-d.perLis[l.Name])
 		}
 		if !l.Rate.IsZero() {
-			lim := d.limiter(l)
-			tokens := int(lim.lim.TokensAt(now))
-			if tokens < 1 {
-				r := lim.lim.ReserveN(now, 1)
-				w := r.DelayFrom(now)
-				r.CancelAt(now)
-				if rateWait == 0 || w < rateWait {
-					rateWait = w
-				}
-			}
-			n = min(n, tokens)
+			rateWait = min(rateWait, max(l.Rate.Per/time.Duration(l.Rate.N), 5*time.Millisecond))
 		}
 		if n > 0 {
-			quota[l.Name] = engine.Quota{Max: n, LeaseFor: l.Timeout + d.p.opts.LeaseGrace}
+			quota[l.Name] = engine.Quota{Max: n, LeaseFor: l.Timeout + d.p.opts.LeaseGrace,
+				Concurrency: l.Concurrency, Rate: l.Rate}
 		}
 	}
 	return quota, rateWait
-}
-
-func (d *dispatcher) limiter(l *engine.Listener) *limiter {
-	lim := d.limiters[l.Name]
-	if lim == nil || lim.rate != l.Rate {
-		every := rate.Every(l.Rate.Per / time.Duration(l.Rate.N))
-		lim = &limiter{rate: l.Rate, lim: rate.NewLimiter(every, l.Rate.N)}
-		d.limiters[l.Name] = lim
-	}
-	return lim
 }

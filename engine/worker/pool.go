@@ -10,28 +10,20 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"golang.org/x/time/rate"
 )
-
-// Runner runs one attempt of a listener's script.
-type Runner interface {
-	// Run returns nil when the listener finished, *engine.SnoozeError or
-	// *engine.CancelError when the script asked for them, an error
-	// wrapping ctx.Err() when ctx ended first, and any other error when
-	// the script threw. Errors with a StackTrace() string method carry the
-	// script's stack into the job's record.
-	Run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error
-}
 
 // Options configures a Pool.
 type Options struct {
-	Queue   engine.Leaser
-	Routes  func() *engine.Routes // the current listeners (swapped on reload)
-	Runner  Runner
+	Queue engine.Leaser
+	// Current returns the generation serving now (swapped on reload): a
+	// job looks up its listener and handler once, in one generation.
+	Current func() *engine.Generation
 	Workers int
 	Logger  *slog.Logger
-	// Observe, if set, is told each attempt's outcome and duration.
-	Observe func(listener string, o engine.Outcome, d time.Duration)
+	// Observe, if set, is told about each attempt that ran, once its
+	// outcome is recorded. Jobs handed back unrun are not attempts and are
+	// not observed.
+	Observe func(Observation)
 	// LeaseGrace is added to a listener's timeout to get its lease.
 	LeaseGrace time.Duration
 	// Prefetch is at most how many jobs beyond Workers may be leased
@@ -47,6 +39,14 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Observation describes one attempt that ran.
+type Observation struct {
+	Listener string
+	Outcome  engine.Outcome
+	Duration time.Duration // how long it ran
+	Wait     time.Duration // from the job being due to the attempt starting
+}
+
 // Pool leases and runs jobs until stopped.
 type Pool struct {
 	opts Options
@@ -59,6 +59,11 @@ type Pool struct {
 	// avgRun is a moving average of attempt durations in nanoseconds
 	// (0 until one is timed); the dispatcher sizes prefetching by it.
 	avgRun atomic.Int64
+
+	// recordCtx bounds outcome writes that keep failing (a full disk):
+	// cancelled only when Stop's deadline has passed.
+	recordCtx     context.Context
+	abandonRecord context.CancelFunc
 
 	stopLease context.CancelFunc
 	done      chan struct{}  // closed when the dispatcher, workers and outcome writes are done
@@ -85,7 +90,9 @@ func New(opts Options) *Pool {
 		opts.Prefetch = max(4*opts.Workers, 64)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, done: make(chan struct{})}
+	recordCtx, abandon := context.WithCancel(context.Background())
+	return &Pool{opts: opts, runCtx: runCtx, cancelRun: cancel, recordCtx: recordCtx, abandonRecord: abandon,
+		done: make(chan struct{})}
 }
 
 // Start launches the dispatcher and the workers. ctx bounds leasing only:
@@ -107,7 +114,7 @@ func (p *Pool) Start(ctx context.Context) {
 						// Stopping: a prefetched job that has not
 						// started goes back unrun, its attempt not
 						// spent, instead of holding up shutdown.
-						p.handBack(lease.Job, "stopping")
+						p.handBack(lease.Job, 0, "stopping")
 					} else {
 						p.execute(lease)
 					}
@@ -146,6 +153,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 		}
 		if !started {
 			p.cancelRun()
+			p.abandonRecord()
 			return
 		}
 		select {
@@ -153,9 +161,14 @@ func (p *Pool) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("stop workers: %w; interrupting running jobs", ctx.Err())
 			p.cancelRun()
+			// Interrupted attempts record their outcome promptly; one that
+			// keeps failing (a full disk) is given up on after a moment.
+			t := time.AfterFunc(5*time.Second, p.abandonRecord)
 			<-p.done
+			t.Stop()
 		}
 		p.cancelRun()
+		p.abandonRecord()
 	})
 	return err
 }
@@ -164,17 +177,17 @@ func (p *Pool) Stop(ctx context.Context) error {
 func (p *Pool) execute(lease engine.Lease) {
 	job := lease.Job
 	log := p.jobLog(job)
-	l := p.opts.Routes().Listener(job.Listener)
-	if l == nil {
-		// Removed by a reload after the lease: keep the job for when it returns.
-		p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
-			RunAt: p.opts.Now().Add(time.Minute)}, 0)
+	l, h := p.opts.Current().Listener(job.Listener)
+	if l == nil || h == nil {
+		// Removed by a reload after the lease: keep the job for when it
+		// returns, without spending its attempt.
+		p.handBack(job, time.Minute, "listener not configured")
 		return
 	}
 	if left := job.LeaseUntil.Sub(p.opts.Now()); !job.LeaseUntil.IsZero() && left < l.Timeout {
 		// Waited in the prefetch buffer too long: the lease could end
 		// mid-run and the job run twice at once.
-		p.handBack(job, "lease too short")
+		p.handBack(job, 0, "lease too short")
 		return
 	}
 	if !p.markStarted(log, job) {
@@ -183,22 +196,31 @@ func (p *Pool) execute(lease engine.Lease) {
 	ctx, cancel := context.WithTimeout(p.runCtx, l.Timeout)
 	defer cancel()
 	inv := &engine.Invocation{Ctx: ctx, Event: lease.Event, Job: &job, Logger: log}
-	start := time.Now()
-	err := p.opts.Runner.Run(ctx, l, inv)
-	elapsed := time.Since(start)
+	start := p.opts.Now()
+	err := h.Run(ctx, inv)
+	elapsed := p.opts.Now().Sub(start)
 	p.timed(elapsed)
-	res := p.outcome(l, &job, err, ctx)
+	ending := engine.Classify(err, ctx.Err(), l.Timeout, p.runCtx.Err() != nil)
+	res := ending.Result(&job, l.Backoff, p.opts.Now())
+	res.StartedAt, res.Duration = start, elapsed
+	logOutcome(log, res, &job, elapsed)
+	p.finish(log, job.Listener, res, max(start.Sub(job.RunAt), 0))
+}
+
+// logOutcome logs how an attempt ended.
+func logOutcome(log *slog.Logger, res engine.Result, job *engine.Job, took time.Duration) {
 	switch res.Outcome {
 	case engine.Succeeded:
-		log.Debug("job done", "took", elapsed)
+		log.Debug("job done", "took", took)
 	case engine.Snoozed:
-		log.Info("job snoozed", "until", res.RunAt, "reason", err)
+		log.Info("job snoozed", "until", res.RunAt)
+	case engine.Interrupted:
+		log.Info("job interrupted by shutdown; it runs again", "until", res.RunAt)
 	case engine.Retry:
-		log.Warn("job attempt failed", "err", res.Err.Message, "retry_at", res.RunAt, "tries", job.MaxTries)
+		log.Warn("job attempt failed", "err", res.Err.Message, "kind", res.Err.Kind, "retry_at", res.RunAt, "tries", job.MaxTries)
 	case engine.Failed:
 		log.Error("job failed", "err", res.Err.Message, "kind", res.Err.Kind, "tries", job.MaxTries)
 	}
-	p.finish(log, job.Listener, res, elapsed)
 }
 
 // markStarted records that job's attempt begins, so that a crash from
@@ -233,7 +255,7 @@ func (p *Pool) markStarted(log *slog.Logger, job engine.Job) bool {
 		log.Warn("job not run: its lease was taken back", "err", err)
 	default:
 		log.Error("record job start; handing the job back", "err", err)
-		p.handBack(job, "start not recorded")
+		p.handBack(job, 0, "start not recorded")
 	}
 	return false
 }
@@ -257,87 +279,61 @@ func (p *Pool) jobLog(job engine.Job) *slog.Logger {
 	return p.opts.Logger.With("listener", job.Listener, "event", job.EventID, "job", job.ID, "attempt", job.Attempt)
 }
 
-// handBack returns a leased job that never started to pending, due now,
-// without spending its attempt.
-func (p *Pool) handBack(job engine.Job, why string) {
+// handBack returns a leased job that never started to pending, due after
+// wait, without spending its attempt (outcome Returned).
+func (p *Pool) handBack(job engine.Job, wait time.Duration, why string) {
 	log := p.jobLog(job)
 	log.Debug("job handed back unrun", "why", why)
-	p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Snoozed,
-		RunAt: p.opts.Now()}, 0)
-}
-
-// outcome maps a Run error to what the queue should do with the job.
-func (p *Pool) outcome(l *engine.Listener, job *engine.Job, err error, ctx context.Context) engine.Result {
-	now := p.opts.Now()
-	res := engine.Result{JobID: job.ID, Attempt: job.Attempt}
-	if err == nil {
-		res.Outcome = engine.Succeeded
-		return res
-	}
-	var snooze *engine.SnoozeError
-	var cancelled *engine.CancelError
-	jobErr := &engine.JobError{Attempt: job.Attempt, At: now, Kind: "error", Message: err.Error()}
-	var st interface{ StackTrace() string }
-	if errors.As(err, &st) {
-		jobErr.Stack = st.StackTrace()
-	}
-	switch {
-	case errors.As(err, &snooze):
-		res.Outcome, res.RunAt = engine.Snoozed, now.Add(snooze.After)
-		return res
-	case p.runCtx.Err() != nil:
-		// Interrupted by shutdown: not the listener's fault, not an attempt.
-		res.Outcome, res.RunAt = engine.Snoozed, now
-		return res
-	case errors.As(err, &cancelled):
-		jobErr.Kind = "cancel"
-		res.Outcome, res.Err = engine.Failed, jobErr
-		return res
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		jobErr.Kind = "timeout"
-		jobErr.Message = fmt.Sprintf("listener timed out after %s", l.Timeout)
-	}
-	res.Err = jobErr
-	if job.Attempt >= job.MaxTries {
-		res.Outcome = engine.Failed
-		return res
-	}
-	res.Outcome, res.RunAt = engine.Retry, now.Add(l.Backoff.After(job.Attempt))
-	return res
+	p.finish(log, job.Listener, engine.Result{JobID: job.ID, Attempt: job.Attempt, Outcome: engine.Returned,
+		RunAt: p.opts.Now().Add(wait)}, 0)
 }
 
 // finish records an attempt's outcome without holding up the worker: the
 // queue commits outcomes that arrive together in one transaction, so
 // workers that wait for their own would serialise on the disk. A lost
 // outcome (crash before the commit) only means the job runs again.
-func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, elapsed time.Duration) {
+func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, wait time.Duration) {
 	p.recording.Add(1)
 	go func() {
 		defer p.recording.Done()
-		p.record(log, listener, res, elapsed)
+		if !p.record(log, res) || p.opts.Observe == nil || res.Outcome == engine.Returned {
+			return
+		}
+		p.opts.Observe(Observation{Listener: listener, Outcome: res.Outcome, Duration: res.Duration, Wait: wait})
 	}()
 }
 
-func (p *Pool) record(log *slog.Logger, listener string, res engine.Result, elapsed time.Duration) {
-	// Recording the outcome must survive shutdown's interrupt.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.opts.Queue.Finish(ctx, res); err != nil {
-		if errors.Is(err, engine.ErrLeaseLost) {
-			log.Warn("job outcome discarded: lease was taken back", "outcome", res.Outcome)
-			return
+// record writes res to the queue, retrying a write that fails (a full or
+// failing disk) until it lands, so that a finished job is not run again
+// once the disk recovers. It gives up when the lease is lost or the pool
+// has stopped and its deadline has passed. It reports whether res landed.
+func (p *Pool) record(log *slog.Logger, res engine.Result) bool {
+	backoff := 50 * time.Millisecond
+	var lastLog time.Time
+	for {
+		// Each try has its own bound; the loop outlives shutdown's
+		// interrupt, not its deadline.
+		ctx, cancel := context.WithTimeout(p.recordCtx, 30*time.Second)
+		err := p.opts.Queue.Finish(ctx, res)
+		cancel()
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, engine.ErrLeaseLost), errors.Is(err, engine.ErrNotFound):
+			log.Warn("job outcome discarded: lease was taken back", "outcome", res.Outcome, "err", err)
+			return false
+		case errors.Is(err, engine.ErrClosed) || p.recordCtx.Err() != nil:
+			log.Error("job outcome not recorded; the job runs again after restart", "outcome", res.Outcome, "err", err)
+			return false
 		}
-		log.Error("record job outcome", "err", err)
-		return
+		if time.Since(lastLog) > 10*time.Second {
+			log.Error("record job outcome; retrying until it lands", "outcome", res.Outcome, "err", err)
+			lastLog = time.Now()
+		}
+		select {
+		case <-time.After(backoff):
+		case <-p.recordCtx.Done():
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
-	if p.opts.Observe != nil {
-		p.opts.Observe(listener, res.Outcome, elapsed)
-	}
-}
-
-// limiter pairs a listener's rate with its token bucket so a reload that
-// changes the rate gets a new bucket.
-type limiter struct {
-	rate engine.Rate
-	lim  *rate.Limiter
 }

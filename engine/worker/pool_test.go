@@ -20,9 +20,22 @@ import (
 // underneath is the real bbolt store.
 type runFunc func(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error
 
-func (f runFunc) Run(ctx context.Context, l *engine.Listener, inv *engine.Invocation) error {
-	return f(ctx, l, inv)
+// generation makes a generation whose every listener runs run.
+func generation(run runFunc, listeners ...*engine.Listener) *engine.Generation {
+	handlers := map[string]engine.Handler{}
+	for _, l := range listeners {
+		handlers[l.Name] = boundRun{run, l}
+	}
+	return engine.NewGeneration(1, engine.NewRoutes(listeners), handlers)
 }
+
+// boundRun is a runFunc bound to its listener: an engine.Handler.
+type boundRun struct {
+	run runFunc
+	l   *engine.Listener
+}
+
+func (b boundRun) Run(ctx context.Context, inv *engine.Invocation) error { return b.run(ctx, b.l, inv) }
 
 // scriptError is a thrown JS error with its stack, as the script engine
 // reports one.
@@ -32,10 +45,10 @@ func (e *scriptError) Error() string      { return e.msg }
 func (e *scriptError) StackTrace() string { return e.stack }
 
 type harness struct {
-	path   string // the queue's file
-	q      *store.Queue
-	routes *engine.Routes
-	pool   *worker.Pool
+	path string // the queue's file
+	q    *store.Queue
+	gen  *engine.Generation
+	pool *worker.Pool
 }
 
 func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Listener) *harness {
@@ -45,9 +58,9 @@ func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Lis
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{path: path, q: q, routes: engine.NewRoutes(listeners)}
+	h := &harness{path: path, q: q, gen: generation(run, listeners...)}
 	h.pool = worker.New(worker.Options{
-		Queue: q, Routes: func() *engine.Routes { return h.routes }, Runner: run, Workers: workers,
+		Queue: q, Current: func() *engine.Generation { return h.gen }, Workers: workers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	h.pool.Start(context.Background())
@@ -63,7 +76,7 @@ func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Lis
 // submit stores one event with a job per listener that hears "test".
 func (h *harness) submit(t *testing.T) string {
 	t.Helper()
-	id, err := engine.NewRouter(h.q, h.routes).Submit(context.Background(), &engine.Event{Name: "test", Source: "t", Payload: []byte(`{}`)}, map[string]any{})
+	id, err := engine.NewRouter(h.q, h.gen).Submit(context.Background(), &engine.Event{Name: "test", Source: "t", Payload: []byte(`{}`)}, map[string]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +294,14 @@ func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
-	routes := engine.NewRoutes([]*engine.Listener{listener("l", 3, time.Hour)})
+	gen := generation(func(context.Context, *engine.Listener, *engine.Invocation) error { calls.Add(1); return nil },
+		listener("l", 3, time.Hour))
 	pool := worker.New(worker.Options{
-		Queue: q, Routes: func() *engine.Routes { return routes }, Workers: 1,
-		Runner: runFunc(func(context.Context, *engine.Listener, *engine.Invocation) error { calls.Add(1); return nil }),
+		Queue: q, Current: func() *engine.Generation { return gen }, Workers: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    func() time.Time { return time.Now().Add(2 * time.Hour) },
 	})
-	h := &harness{q: q, routes: routes, pool: pool}
+	h := &harness{q: q, gen: gen, pool: pool}
 	pool.Start(context.Background())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

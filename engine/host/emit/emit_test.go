@@ -14,10 +14,11 @@ import (
 
 // memQueue is an engine.Enqueuer that dedupes delivery ids like the real one.
 type memQueue struct {
-	mu     sync.Mutex
-	events []*engine.Event
-	jobs   [][]engine.NewJob
-	seen   map[string]string
+	engine.Replayer // nil: emit never replays
+	mu              sync.Mutex
+	events          []*engine.Event
+	jobs            [][]engine.NewJob
+	seen            map[string]string
 }
 
 func (q *memQueue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.NewJob) (string, error) {
@@ -33,9 +34,9 @@ func (q *memQueue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.
 	return ev.ID, nil
 }
 
-func router(t *testing.T, q engine.Enqueuer) *engine.Router {
+func router(t *testing.T, q engine.RouterQueue) *engine.Router {
 	t.Helper()
-	return engine.NewRouter(q, &engine.Routes{})
+	return engine.NewRouter(q, engine.NewGeneration(1, nil, nil))
 }
 
 type recorder struct{ calls []string }

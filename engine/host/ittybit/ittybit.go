@@ -51,31 +51,74 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("ittybit: %d: %s", e.Status, e.Message)
 }
 
-// CreateTask asks Ittybit for a task (POST /tasks with params as the JSON
-// body) and returns the task. Ittybit runs one task per idempotencyKey
-// within 24 h, so retrying with the same key is safe.
+// CreateTask asks Ittybit for a standalone task (POST /tasks with params
+// as the JSON body) and returns the task. Ittybit runs one task per
+// idempotencyKey within 24 h, so retrying with the same key is safe.
 func (c *Client) CreateTask(ctx context.Context, params map[string]any, idempotencyKey string) (map[string]any, error) {
-	body, err := json.Marshal(params)
-	if err != nil {
-		return nil, fmt.Errorf("create ittybit task: params: %w", err)
-	}
-	task, err := c.do(ctx, http.MethodPost, "/tasks", body, idempotencyKey)
-	if err != nil {
-		return nil, fmt.Errorf("create ittybit task: %w", err)
-	}
-	return task, nil
+	return c.create(ctx, "task", "/tasks", params, idempotencyKey)
 }
 
 // GetTask returns the task with id (GET /tasks/{id}).
 func (c *Client) GetTask(ctx context.Context, id string) (map[string]any, error) {
-	if id == "" {
-		return nil, errors.New("get ittybit task: id is empty")
+	return c.get(ctx, "task", "/tasks/", id)
+}
+
+// CreateJob asks Ittybit for a job (POST /jobs with params as the JSON
+// body: input URL, kind, options and optional metadata) and returns the
+// job. params must hold a non-empty string input and kind, which the API
+// requires. Ittybit creates one job per idempotencyKey within 24 h, so
+// retrying with the same key is safe.
+func (c *Client) CreateJob(ctx context.Context, params map[string]any, idempotencyKey string) (map[string]any, error) {
+	if err := CheckJobParams(params); err != nil {
+		return nil, fmt.Errorf("create ittybit job: %w", err)
 	}
-	task, err := c.do(ctx, http.MethodGet, "/tasks/"+url.PathEscape(id), nil, "")
+	return c.create(ctx, "job", "/jobs", params, idempotencyKey)
+}
+
+// GetJob returns the job with id, with its tasks (GET /jobs/{id}).
+func (c *Client) GetJob(ctx context.Context, id string) (map[string]any, error) {
+	return c.get(ctx, "job", "/jobs/", id)
+}
+
+// CheckJobParams reports what POST /jobs would refuse for certain: params
+// that are missing, or an input or kind that is not a non-empty string.
+func CheckJobParams(params map[string]any) error {
+	if params == nil {
+		return errors.New("params must be an object")
+	}
+	for _, key := range []string{"input", "kind"} {
+		v, ok := params[key]
+		if !ok {
+			return fmt.Errorf("params.%s is required", key)
+		}
+		if s, isString := v.(string); !isString || s == "" {
+			return fmt.Errorf("params.%s must be a non-empty string, got %#v", key, v)
+		}
+	}
+	return nil
+}
+
+func (c *Client) create(ctx context.Context, what, path string, params map[string]any, idempotencyKey string) (map[string]any, error) {
+	body, err := json.Marshal(params)
 	if err != nil {
-		return nil, fmt.Errorf("get ittybit task %s: %w", id, err)
+		return nil, fmt.Errorf("create ittybit %s: params: %w", what, err)
 	}
-	return task, nil
+	obj, err := c.do(ctx, http.MethodPost, path, body, idempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("create ittybit %s: %w", what, err)
+	}
+	return obj, nil
+}
+
+func (c *Client) get(ctx context.Context, what, prefix, id string) (map[string]any, error) {
+	if id == "" {
+		return nil, fmt.Errorf("get ittybit %s: id is empty", what)
+	}
+	obj, err := c.do(ctx, http.MethodGet, prefix+url.PathEscape(id), nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("get ittybit %s %s: %w", what, id, err)
+	}
+	return obj, nil
 }
 
 // maxErrorBody bounds how much of an unexpected error body is quoted.

@@ -25,8 +25,9 @@ type seen struct {
 	body                                  map[string]any
 }
 
-// standIn is an httptest Ittybit: POST /tasks echoes a task, GET
-// /tasks/{id} returns it, /tasks/bad_* fail.
+// standIn is an httptest Ittybit: POST /tasks and POST /jobs echo a task
+// or job, GET /tasks/{id} and GET /jobs/{id} return one, /tasks/bad_* and
+// a job with input ftp://nope fail, /jobs/slow never answers.
 func standIn(t *testing.T) (*httptest.Server, func() []seen) {
 	t.Helper()
 	var mu sync.Mutex
@@ -47,6 +48,18 @@ func standIn(t *testing.T) (*httptest.Server, func() []seen) {
 		case r.URL.Path == "/tasks/bad_text":
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprint(w, strings.Repeat("upstream down ", 100))
+		case r.URL.Path == "/jobs/slow":
+			<-r.Context().Done() // answers only when the caller gives up
+		case r.Method == http.MethodPost && r.URL.Path == "/jobs" && s.body["input"] == "ftp://nope":
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"kind":"invalid_input","message":"input must use http://, https://, or s3:// scheme"}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/jobs":
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(map[string]any{"id": "job_" + s.idem, "object": "job", "status": "queued",
+				"kind": s.body["kind"], "input": s.body["input"], "options": s.body["options"], "tasks": []any{}})
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/jobs/"):
+			json.NewEncoder(w).Encode(map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/jobs/"), "object": "job", "status": "succeeded",
+				"tasks": []any{map[string]any{"id": "task_1", "object": "task", "kind": "probe", "status": "succeeded"}}})
 		case r.Method == http.MethodPost && r.URL.Path == "/tasks":
 			w.WriteHeader(http.StatusCreated)
 			json.NewEncoder(w).Encode(map[string]any{"id": "task_" + s.idem, "object": "task", "status": "pending", "kind": s.body["kind"]})
