@@ -13,16 +13,6 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return 50
-	case limit > 1000:
-		return 1000
-	}
-	return limit
-}
-
 // ListJobs returns the jobs q selects, from the view (after a barrier, so
 // every write acknowledged anywhere before the call is seen).
 func (q *Queue) ListJobs(ctx context.Context, jq engine.JobQuery) ([]engine.Job, error) {
@@ -32,7 +22,7 @@ func (q *Queue) ListJobs(ctx context.Context, jq engine.JobQuery) ([]engine.Job,
 	if err := q.barrier(ctx); err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	limit := pageSize(jq.Limit)
+	limit := engine.PageSize(jq.Limit)
 	needle := strings.ToLower(jq.ErrorContains)
 	keep := func(e *jobEntry) bool {
 		return !e.deleted && (jq.State == "" || e.state == jq.State) &&

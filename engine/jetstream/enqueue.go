@@ -42,7 +42,8 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	if dedupe {
 		token = dedupeToken(ev.Source, ev.DeliveryID)
 	}
-	m, err := eventMsg(q.n.evSubj(token), ev, specs)
+	now := time.Now()
+	m, err := eventMsg(q.n.evSubj(token), ev, specs, now)
 	if err != nil {
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
@@ -60,7 +61,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, unavailable(err))
 	}
 	q.view.mu.Lock()
-	q.view.addEvent(ack.Sequence, m.Subject, ev.Source, ev.DeliveryID, ev.ReceivedAt, specs)
+	q.view.addEvent(ack.Sequence, m.Subject, ev.Source, ev.DeliveryID, now, specs)
 	q.view.mu.Unlock()
 	q.enqueued.Add(1)
 	ev.ID = eventID(ack.Sequence)
@@ -86,8 +87,7 @@ func (q *Queue) publishOnce(ctx context.Context, m *nats.Msg) (*jetstream.PubAck
 			last = 0
 			continue
 		}
-		at, _ := time.Parse(time.RFC3339Nano, prev.Header.Get(hAt))
-		if time.Since(at) < q.opts.DedupeWindow {
+		if time.Since(headerTime(prev.Header, hCreated)) < q.opts.DedupeWindow {
 			if prev.Header.Get(hKind) == "tomb" {
 				return nil, prev.Header.Get(hEvent), nil
 			}
@@ -126,7 +126,7 @@ func (q *Queue) AddJobs(ctx context.Context, evID string, jobs []engine.NewJob) 
 	m := nats.NewMsg(q.n.rpSubj(nuid.Next()))
 	m.Header.Set(hKind, "rp")
 	m.Header.Set(hEvent, evID)
-	m.Header.Set(hAt, now.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(hCreated, now.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(hJobs, js)
 	ack, err := q.publish(ctx, m)
 	if err != nil {
@@ -181,7 +181,8 @@ func (q *Queue) GetEvent(ctx context.Context, id string) (*engine.Event, []engin
 	seq, _ := parseEventID(id)
 	q.view.mu.RLock()
 	var snaps []jobEntry
-	if e := q.view.evBySeq[seq]; e != nil {
+	e := q.view.evBySeq[seq]
+	if e != nil {
 		for _, j := range e.jobs {
 			if !j.deleted {
 				snaps = append(snaps, *j)
@@ -189,6 +190,9 @@ func (q *Queue) GetEvent(ctx context.Context, id string) (*engine.Event, []engin
 		}
 	}
 	q.view.mu.RUnlock()
+	if e == nil {
+		return nil, nil, fmt.Errorf("get event: event %s: %w", id, engine.ErrNotFound)
+	}
 	jobs, err := q.jobsOf(ctx, snaps)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get event %s: %w", id, err)

@@ -23,7 +23,7 @@ func (q *Queue) ListEvents(ctx context.Context, eq engine.EventQuery) (engine.Ev
 	if err := q.barrier(ctx); err != nil {
 		return engine.EventPage{}, fmt.Errorf("list events: %w", err)
 	}
-	limit := pageSize(eq.Limit)
+	limit := engine.PageSize(eq.Limit)
 	filtered := eq.Source != "" || eq.DeliveryID != "" || eq.Field != ""
 	scan := eq.Scan
 	if scan <= 0 {

@@ -109,10 +109,17 @@ func (q *Queue) reclaim(ctx context.Context, now time.Time) error {
 	var todo []lost
 	v := q.view
 	v.mu.RLock()
+	grace := q.opts.ProcessTimeout
 	for _, e := range v.running {
-		dead := e.holder != q.proc.ID && !v.alive(e.holder, now, q.opts.ProcessTimeout) &&
-			now.Sub(e.updatedAt) > q.opts.ProcessTimeout
-		if dead || now.After(e.leaseUntil) {
+		// Another process's attempt: taken back as a crash once its
+		// heartbeat lapsed; as an overrun only if the process outlives
+		// the lease by a heartbeat window, so that a process that died
+		// just before its lease ended is still charged a crash.
+		foreign := e.holder != q.proc.ID
+		dead := foreign && !v.alive(e.holder, now, grace) &&
+			(v.known(e.holder) || now.Sub(e.updatedAt) > grace)
+		over := now.After(e.leaseUntil) && (!foreign || now.After(e.leaseUntil.Add(grace)))
+		if dead || over {
 			todo = append(todo, lost{id: e.id, attempt: e.attempt, crashed: dead})
 		}
 	}
@@ -139,7 +146,7 @@ func (q *Queue) takeBack(ctx context.Context, id string, attempt int, crashed bo
 			return engine.ErrLeaseLost
 		}
 		if !crashed && !now.After(r.LeaseUntil) {
-			return engine.ErrLeaseLost // renewed meanwhile
+			return engine.ErrLeaseLost // claimed again meanwhile
 		}
 		held, listener = r.Sem, r.Listener
 		if !r.Started {

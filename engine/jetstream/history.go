@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -139,32 +140,25 @@ func (q *Queue) Audit(ctx context.Context, e engine.AuditEntry) error {
 }
 
 // ListAudit returns up to limit entries older than before (zero: all),
-// newest first, reading the stream backwards.
+// newest first. It reads the audit stream (operator actions: small).
 func (q *Queue) ListAudit(ctx context.Context, limit int, before time.Time) ([]engine.AuditEntry, error) {
 	if err := q.checkOpen(); err != nil {
 		return nil, err
 	}
-	limit = pageSize(limit)
-	info, err := q.auditStream.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", unavailable(err))
-	}
-	var out []engine.AuditEntry
-	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && len(out) < limit; seq-- {
-		m, err := q.msgAt(ctx, q.auditStream, seq)
-		if err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		if m == nil {
-			continue
-		}
+	limit = engine.PageSize(limit)
+	var all []engine.AuditEntry
+	err := q.readAll(ctx, q.auditStream, false, func(m jetstream.Msg, _ uint64) {
 		var e engine.AuditEntry
-		if json.Unmarshal(m.Data, &e) != nil {
-			continue
+		if json.Unmarshal(m.Data(), &e) == nil && (before.IsZero() || e.At.Before(before)) {
+			all = append(all, e)
 		}
-		if before.IsZero() || e.At.Before(before) {
-			out = append(out, e)
-		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	return out, nil
+	slices.SortStableFunc(all, func(a, b engine.AuditEntry) int { return b.At.Compare(a.At) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
 }

@@ -61,5 +61,13 @@ func dedupeToken(source, delivery string) string {
 	return "d" + hex.EncodeToString(h[:16])
 }
 
-// kvToken makes an arbitrary namespace or key a subject token.
-func kvToken(s string) string { return "k" + base64.RawURLEncoding.EncodeToString([]byte(s)) }
+// kvToken makes an arbitrary namespace or key a subject token: its
+// base64url text, or for long names a hash of it (subjects are short).
+func kvToken(s string) string {
+	b := base64.RawURLEncoding.EncodeToString([]byte(s))
+	if len(b) <= 200 {
+		return "k" + b
+	}
+	h := sha256.Sum256([]byte(s))
+	return "h" + hex.EncodeToString(h[:])
+}

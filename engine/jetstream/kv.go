@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -13,8 +14,14 @@ import (
 // message is the value). A ttl is an expiry header: reads ignore expired
 // values and Prune deletes them.
 
-func (q *Queue) kvSubj(ns, key string) string {
-	return q.n.p + ".kv." + kvToken(ns) + "." + kvToken(key)
+func (q *Queue) kvSubj(ns, key string) (string, error) {
+	switch {
+	case ns == "":
+		return "", errors.New("kv: namespace (listener name) is empty")
+	case key == "":
+		return "", fmt.Errorf("kv %s: key is empty", ns)
+	}
+	return q.n.p + ".kv." + kvToken(ns) + "." + kvToken(key), nil
 }
 
 // KVGet returns the value and true, or false if absent or expired.
@@ -22,7 +29,11 @@ func (q *Queue) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error)
 	if err := q.checkOpen(); err != nil {
 		return nil, false, err
 	}
-	m, err := q.lastMsg(ctx, q.kvStream, q.kvSubj(ns, key))
+	subj, err := q.kvSubj(ns, key)
+	if err != nil {
+		return nil, false, err
+	}
+	m, err := q.lastMsg(ctx, q.kvStream, subj)
 	if err != nil {
 		return nil, false, fmt.Errorf("kv get %s/%s: %w", ns, key, err)
 	}
@@ -49,7 +60,11 @@ func (q *Queue) KVSet(ctx context.Context, ns, key string, value []byte, ttl tim
 	if err := q.checkOpen(); err != nil {
 		return err
 	}
-	m := nats.NewMsg(q.kvSubj(ns, key))
+	subj, err := q.kvSubj(ns, key)
+	if err != nil {
+		return err
+	}
+	m := nats.NewMsg(subj)
 	m.Data = value
 	if ttl > 0 {
 		m.Header.Set(hExpires, strconv.FormatInt(time.Now().Add(ttl).UnixNano(), 10))
@@ -65,7 +80,11 @@ func (q *Queue) KVDelete(ctx context.Context, ns, key string) error {
 	if err := q.checkOpen(); err != nil {
 		return err
 	}
-	if err := q.purgeSubj(ctx, q.kvStream, q.kvSubj(ns, key)); err != nil {
+	subj, err := q.kvSubj(ns, key)
+	if err != nil {
+		return err
+	}
+	if err := q.purgeSubj(ctx, q.kvStream, subj); err != nil {
 		return fmt.Errorf("kv delete %s/%s: %w", ns, key, err)
 	}
 	return nil

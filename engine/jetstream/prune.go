@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,9 +71,9 @@ func (q *Queue) takeLock(ctx context.Context, name string, ttl time.Duration) bo
 // Prune deletes done jobs finished more than Retention ago, events stored
 // more than Retention ago with no jobs left (leaving a small tombstone on
 // a delivery's subject while the dedupe window still covers it), dedupe
-// tombstones past the window, and expired kv entries. It returns how many
-// records it deleted. History and the audit log expire by the streams'
-// MaxAge.
+// tombstones past the window, expired kv entries, and history minutes and
+// audit entries older than HistoryRetention. It returns how many records
+// it deleted.
 func (q *Queue) Prune(ctx context.Context) (int, error) {
 	if err := q.checkOpen(); err != nil {
 		return 0, err
@@ -92,6 +93,11 @@ func (q *Queue) Prune(ctx context.Context) (int, error) {
 		return total, fmt.Errorf("prune queue: %w", err)
 	}
 	n, err = q.pruneKV(ctx, now)
+	total += n
+	if err != nil {
+		return total, fmt.Errorf("prune queue: %w", err)
+	}
+	n, err = q.pruneHistory(ctx, now)
 	total += n
 	if err != nil {
 		return total, fmt.Errorf("prune queue: %w", err)
@@ -187,7 +193,7 @@ func (q *Queue) pruneEvent(ctx context.Context, now time.Time, ev *eventEntry) e
 		m := nats.NewMsg(ev.subj)
 		m.Header.Set(hKind, "tomb")
 		m.Header.Set(hEvent, eventID(ev.seq))
-		m.Header.Set(hAt, ev.at.UTC().Format(time.RFC3339Nano))
+		m.Header.Set(hCreated, ev.at.UTC().Format(time.RFC3339Nano))
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, fmt.Sprint(ev.seq))
 		if _, err := q.publish(ctx, m); err != nil && !errors.Is(err, errConflict) {
 			return err
@@ -221,49 +227,99 @@ func (q *Queue) pruneTombs(ctx context.Context, now time.Time) (int, error) {
 // deletes each expired message by sequence (a value written since is a
 // newer message and stays).
 func (q *Queue) pruneKV(ctx context.Context, now time.Time) (int, error) {
-	info, err := q.kvStream.Info(ctx)
+	var seqs []uint64
+	err := q.readAll(ctx, q.kvStream, true, func(m jetstream.Msg, seq uint64) {
+		if expired(m.Headers(), now) {
+			seqs = append(seqs, seq)
+		}
+	})
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, err
 	}
-	if info.State.Msgs == 0 {
+	return q.deleteAll(ctx, q.kvStream, seqs)
+}
+
+// pruneHistory deletes minutes and audit entries older than the history
+// retention (the streams' MaxAge goes by when a record was written, not
+// by the minute or time it describes).
+func (q *Queue) pruneHistory(ctx context.Context, now time.Time) (int, error) {
+	r := q.opts.HistoryRetention
+	if r <= 0 {
 		return 0, nil
 	}
-	c, err := q.kvStream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{HeadersOnly: true})
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	var seqs []uint64
-	for {
-		batch, err := c.FetchNoWait(256)
-		if err != nil {
-			return 0, unavailable(err)
+	cut := now.Add(-r)
+	var hist, audit []uint64
+	err := q.readAll(ctx, q.histStream, true, func(m jetstream.Msg, seq uint64) {
+		tok := m.Subject()[strings.LastIndexByte(m.Subject(), '.')+1:]
+		if min, err := strconv.ParseInt(tok, 10, 64); err == nil && time.Unix(min, 0).Before(cut.Truncate(time.Minute)) {
+			hist = append(hist, seq)
 		}
-		got := 0
-		last := false
+	})
+	if err != nil {
+		return 0, err
+	}
+	err = q.readAll(ctx, q.auditStream, false, func(m jetstream.Msg, seq uint64) {
+		var e engine.AuditEntry
+		if json.Unmarshal(m.Data(), &e) == nil && e.At.Before(cut) {
+			audit = append(audit, seq)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, err := q.deleteAll(ctx, q.histStream, hist)
+	if err != nil {
+		return n, err
+	}
+	m, err := q.deleteAll(ctx, q.auditStream, audit)
+	return n + m, err
+}
+
+func (q *Queue) deleteAll(ctx context.Context, s jetstream.Stream, seqs []uint64) (int, error) {
+	for i, seq := range seqs {
+		if err := q.deleteSeq(ctx, s, seq); err != nil {
+			return i, err
+		}
+	}
+	return len(seqs), nil
+}
+
+// readAll passes every message of s (headers only if asked) to fn, in
+// order, through a short-lived ordered consumer.
+func (q *Queue) readAll(ctx context.Context, s jetstream.Stream, headersOnly bool, fn func(jetstream.Msg, uint64)) error {
+	info, err := s.Info(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{HeadersOnly: headersOnly})
+	if err != nil {
+		return unavailable(err)
+	}
+	for {
+		batch, err := c.Fetch(512, jetstream.FetchMaxWait(q.opts.Timeout))
+		if err != nil {
+			return unavailable(err)
+		}
+		got, last := 0, false
 		for m := range batch.Messages() {
 			got++
 			meta, err := m.Metadata()
 			if err != nil {
 				continue
 			}
-			if expired(m.Headers(), now) {
-				seqs = append(seqs, meta.Sequence.Stream)
-			}
+			fn(m, meta.Sequence.Stream)
 			last = meta.NumPending == 0
 		}
 		if err := batch.Error(); err != nil {
-			return 0, unavailable(err)
+			return unavailable(err)
 		}
 		if got == 0 || last {
-			break
+			return nil
 		}
 	}
-	for i, seq := range seqs {
-		if err := q.deleteSeq(ctx, q.kvStream, seq); err != nil {
-			return i, err
-		}
-	}
-	return len(seqs), nil
 }
 
 // dropExpired forgets events and done jobs retention no longer keeps

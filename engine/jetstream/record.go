@@ -46,14 +46,6 @@ func decodeRecord(data []byte) (*record, error) {
 	return &r, nil
 }
 
-// eventBody is what an event message carries besides its headers.
-type eventBody struct {
-	Name    string            `json:"name"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Payload json.RawMessage   `json:"payload"`
-	Parent  string            `json:"parent,omitempty"`
-}
-
 // specsOf turns the NewJobs of an enqueue into specs.
 func specsOf(jobs []engine.NewJob) ([]jobSpec, error) {
 	if len(jobs) > maxJobsPer {
@@ -69,39 +61,60 @@ func specsOf(jobs []engine.NewJob) ([]jobSpec, error) {
 	return specs, nil
 }
 
-// eventMsg builds the message that stores ev and its jobs.
-func eventMsg(subj string, ev *engine.Event, specs []jobSpec) (*nats.Msg, error) {
-	body, err := json.Marshal(eventBody{Name: ev.Name, Headers: ev.Headers, Payload: ev.Payload, Parent: ev.Parent})
+// eventMsg builds the message that stores ev and its jobs: the payload,
+// byte for byte, as the body; everything else in headers (which the
+// view's feed reads without the bodies).
+func eventMsg(subj string, ev *engine.Event, specs []jobSpec, created time.Time) (*nats.Msg, error) {
+	js, err := jsonString(specs)
 	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
-	}
-	js, err := json.Marshal(specs)
-	if err != nil {
-		return nil, fmt.Errorf("encode jobs: %w", err)
+		return nil, err
 	}
 	m := nats.NewMsg(subj)
-	m.Data = body
+	m.Data = ev.Payload
 	m.Header.Set(hKind, "ev")
+	m.Header.Set(hName, ev.Name)
 	m.Header.Set(hSource, ev.Source)
 	if ev.DeliveryID != "" {
 		m.Header.Set(hDelivery, ev.DeliveryID)
 	}
+	if ev.Parent != "" {
+		m.Header.Set(hParent, ev.Parent)
+	}
+	if len(ev.Headers) > 0 {
+		hs, err := jsonString(ev.Headers)
+		if err != nil {
+			return nil, err
+		}
+		m.Header.Set(hHeaders, hs)
+	}
 	m.Header.Set(hAt, ev.ReceivedAt.UTC().Format(time.RFC3339Nano))
-	m.Header.Set(hJobs, string(js))
+	m.Header.Set(hCreated, created.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(hJobs, js)
 	return m, nil
 }
 
 // decodeEvent rebuilds an event from its stored message.
 func decodeEvent(seq uint64, h nats.Header, data []byte) (*engine.Event, error) {
-	var b eventBody
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("decode event %s: %w", eventID(seq), err)
+	ev := &engine.Event{
+		ID: eventID(seq), Name: h.Get(hName), Source: h.Get(hSource), DeliveryID: h.Get(hDelivery),
+		Parent: h.Get(hParent), Payload: data,
 	}
-	at, _ := time.Parse(time.RFC3339Nano, h.Get(hAt))
-	return &engine.Event{
-		ID: eventID(seq), Name: b.Name, Source: h.Get(hSource), DeliveryID: h.Get(hDelivery),
-		ReceivedAt: at, Headers: b.Headers, Payload: b.Payload, Parent: b.Parent,
-	}, nil
+	ev.ReceivedAt, _ = time.Parse(time.RFC3339Nano, h.Get(hAt))
+	if hs := h.Get(hHeaders); hs != "" {
+		if err := json.Unmarshal([]byte(hs), &ev.Headers); err != nil {
+			return nil, fmt.Errorf("decode event %s headers: %w", ev.ID, err)
+		}
+	}
+	if ev.Payload == nil {
+		ev.Payload = json.RawMessage{}
+	}
+	return ev, nil
+}
+
+// headerTime parses a time header; zero if absent.
+func headerTime(h nats.Header, key string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, h.Get(key))
+	return t
 }
 
 // decodeSpecs reads the Sb-Jobs header.

@@ -21,7 +21,11 @@ const (
 	hKind     = "Sb-Kind"     // "ev" event, "rp" replay, "tomb" pruned event's dedupe tombstone
 	hSource   = "Sb-Source"   // event source
 	hDelivery = "Sb-Delivery" // event delivery id
-	hAt       = "Sb-At"       // receive (event) or creation (replay) time, RFC 3339 nanos
+	hAt       = "Sb-At"       // event: when it was received (RFC 3339 nanos)
+	hCreated  = "Sb-Created"  // when the event or replay was stored: its jobs' creation time
+	hName     = "Sb-Name"     // event name
+	hParent   = "Sb-Parent"   // id of the event whose listener emitted this one
+	hHeaders  = "Sb-Headers"  // event headers, JSON
 	hJobs     = "Sb-Jobs"     // JSON []jobSpec
 	hEvent    = "Sb-Event"    // replay: the event id it adds jobs to
 	hExpires  = "Sb-Expires"  // kv: expiry, unix nanos

@@ -204,7 +204,7 @@ func (v *view) addSpecs(seq uint64, ev *eventEntry, eventID string, at time.Time
 			v.onReady()
 		}
 		if ev != nil {
-			ev.jobs = append(ev.jobs, e)
+			ev.jobs = insertByID(ev.jobs, e)
 		}
 	}
 }
@@ -365,4 +365,11 @@ func (v *view) waitFor(ev, st uint64) <-chan struct{} {
 func (v *view) alive(id string, now time.Time, timeout time.Duration) bool {
 	p, ok := v.procs[id]
 	return ok && now.Sub(p.Seen) < timeout
+}
+
+// known reports whether the view has a heartbeat record of process id
+// (alive or not).
+func (v *view) known(id string) bool {
+	_, ok := v.procs[id]
+	return ok
 }

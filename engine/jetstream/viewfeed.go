@@ -91,7 +91,7 @@ func (q *Queue) onEventMsg(m jetstream.Msg, meta *jetstream.MsgMetadata) {
 		return
 	}
 	kind, _, _ := strings.Cut(rest, ".")
-	at, _ := time.Parse(time.RFC3339Nano, h.Get(hAt))
+	at := headerTime(h, hCreated)
 	switch {
 	case kind == "ev" && h.Get(hKind) == "tomb":
 		v.tombs[seq] = at
