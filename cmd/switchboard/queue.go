@@ -30,6 +30,8 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			CrashLimit:   cfg.Queue.CrashLimit,
 			Logger:       logger,
 		})
+	case "nats":
+		return openNATSQueue(ctx, cfg, logger)
 	}
 	return nil, fmt.Errorf("queue.backend: %q is not a queue backend this build has", cfg.Queue.Backend)
 }

@@ -41,8 +41,12 @@ func (c *Config) Validate() error {
 	if c.Storage.Dir == "" {
 		bad("storage.dir", "must be set")
 	}
-	if c.Queue.Backend != "bbolt" {
-		bad("queue.backend", "%q is not supported (bbolt)", c.Queue.Backend)
+	switch c.Queue.Backend {
+	case "bbolt":
+	case "nats":
+		c.validateNATS(bad)
+	default:
+		bad("queue.backend", "%q is not supported (bbolt, nats)", c.Queue.Backend)
 	}
 	if c.Queue.Workers < 1 || c.Queue.Workers > 1024 {
 		bad("queue.workers", "%d is out of range 1..1024", c.Queue.Workers)

@@ -127,7 +127,24 @@ func Cluster(t testing.TB, o Options) []*Server {
 			s.Stop()
 		}
 	})
+	waitMetaLeader(t, servers)
 	return servers
+}
+
+// waitMetaLeader waits until the cluster has elected its JetStream meta
+// leader (streams cannot be created before).
+func waitMetaLeader(t testing.TB, servers []*Server) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, s := range servers {
+			if s.srv != nil && s.srv.JetStreamIsLeader() {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the cluster elected no JetStream meta leader within 30s")
 }
 
 func baseOpts(t testing.TB, name string, o Options) *server.Options {
