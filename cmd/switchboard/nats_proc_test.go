@@ -45,12 +45,11 @@ func natsCluster(t *testing.T, n int, queue, listeners string, scripts map[strin
 		execAppDB(t, cfg, schema...)
 		procs = append(procs, newChild(t, cfg))
 	}
-	var wg sync.WaitGroup
+	// One after another: start fails the test, which only the test's own
+	// goroutine may do (concurrent starts are TestNATS_ConcurrentStart's).
 	for _, p := range procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.start() }()
+		p.start()
 	}
-	wg.Wait()
 	return procs
 }
 
@@ -380,4 +379,68 @@ func TestNATS_GlobalLimits(t *testing.T) {
 	if len(single) != events || len(limited) != events || len(spansOf(t, procs, "ordered")) != events {
 		t.Fatalf("runs: single %d, limited %d; want %d each", len(single), len(limited), events)
 	}
+}
+
+// TestNATS_ClusterKill is the cluster test: a three-node cluster
+// (replicas = 3) started by the test, three switchboard processes under
+// signed load; the node leading the events stream is stopped, then a
+// switchboard process is killed, then both come back. Webhooks meanwhile
+// get 200 or 503, never a hang; afterwards no acknowledged event is lost
+// and every event × listener job ran at least once.
+func TestNATS_ClusterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a three-node NATS cluster and three switchboard processes")
+	}
+	nodes := natstest.Cluster(t, natstest.Options{})
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.URL())
+	}
+	prefix := fmt.Sprintf("clu%d", time.Now().UnixNano()&0xffffff)
+	procs := natsCluster(t, 3, natsQueueConfig(urls, 3, prefix), twoRecorders,
+		map[string]string{"scripts/first.js": recordScript, "scripts/second.js": recordScript},
+		"CREATE TABLE runs (event_id TEXT NOT NULL, listener TEXT NOT NULL, attempt INTEGER NOT NULL)")
+	load := newSpreadLoad(procs, 300, crashBody)
+	ctx, stopLoad := context.WithCancel(context.Background())
+	wg := load.run(ctx, 8)
+	time.Sleep(time.Second)
+
+	var leader *natstest.Server
+	for _, n := range nodes {
+		if n.IsStreamLeader(prefix + "_events") {
+			leader = n
+		}
+	}
+	if leader == nil {
+		t.Fatal("no node leads the events stream")
+	}
+	t.Logf("stopping %s, leader of %s_events", leader.Name(), prefix)
+	leader.Stop()
+	time.Sleep(2 * time.Second)
+	victim := procs[rand.IntN(len(procs))]
+	victim.kill()
+	time.Sleep(time.Second)
+	leader.Start(t)
+	victim.start()
+	time.Sleep(time.Second)
+	stopLoad()
+	wg.Wait()
+
+	waitDrained(t, procs[0], 60*time.Second)
+	stopAll(t, procs)
+	runs, rows := unionRuns(t, procs)
+	load.mu.Lock()
+	t.Logf("acknowledged=%d ran=%d (event×listener) rows=%d conn_errors=%d other=%v slowest=%s",
+		len(load.acked), len(runs), rows, load.connErrs, load.other, load.slowest)
+	slowest := load.slowest
+	for code := range load.other {
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("webhooks answered %d during the faults; want only 200 or 503", code)
+		}
+	}
+	load.mu.Unlock()
+	if slowest > 8*time.Second {
+		t.Fatalf("a webhook took %s to answer: want 503 within nats.timeout, not a hang", slowest)
+	}
+	checkEveryJobRan(t, load, runs, "first", "second")
 }

@@ -42,6 +42,12 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 	if len(picks) == 0 {
 		return nil, nil
 	}
+	// Events first: a job is claimed only once its event is in hand, so
+	// no claim is stranded by a read that fails after it.
+	events, err := q.eventsOf(ctx, picks)
+	if err != nil {
+		return nil, fmt.Errorf("lease jobs: %w", err)
+	}
 	picks, refund, err := q.applyLimits(ctx, picks)
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
@@ -51,14 +57,34 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
 	for i := range leases {
-		ev, err := q.loadEvent(ctx, leases[i].Job.EventID)
-		if err != nil {
-			return leases[:i], fmt.Errorf("lease jobs: read event %s: %w", leases[i].Job.EventID, err)
-		}
-		cp := *ev
+		cp := *events[leases[i].Job.EventID]
 		leases[i].Event = &cp
 	}
 	return leases, nil
+}
+
+// eventsOf reads the events of picks (cached), by id.
+func (q *Queue) eventsOf(ctx context.Context, picks []pick) (map[string]*engine.Event, error) {
+	out := make(map[string]*engine.Event, len(picks))
+	var seqs []uint64
+	for _, p := range picks {
+		if _, ok := out[p.e.eventID]; !ok {
+			out[p.e.eventID] = nil
+			seq, _ := parseEventID(p.e.eventID)
+			seqs = append(seqs, seq)
+		}
+	}
+	evs, err := q.loadEvents(ctx, seqs)
+	if err != nil {
+		return nil, err
+	}
+	for i, seq := range seqs {
+		if evs[i] == nil {
+			return nil, fmt.Errorf("read event %s: %w", eventID(seq), engine.ErrNotFound)
+		}
+		out[eventID(seq)] = evs[i]
+	}
+	return out, nil
 }
 
 // choose takes candidates from the view: per listener in quota, not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -68,26 +69,46 @@ func streamConfigs(o Options, n names) []jetstream.StreamConfig {
 	}}
 }
 
-// ensureStreams creates the streams or updates them to cfgs (a new
-// replica count or retention on upgrade). Many processes may run it at
-// once: a create that loses the race is retried as an update.
+// ensureStreams creates the streams, or updates those whose settings
+// differ from cfgs (a new replica count or retention on upgrade). Many
+// processes may run it at once: a create that loses the race reads the
+// winner's stream.
 func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) (map[string]jetstream.Stream, error) {
 	out := make(map[string]jetstream.Stream, len(cfgs))
 	for _, cfg := range cfgs {
-		var s jetstream.Stream
-		var err error
-		for try := 0; try < 3; try++ {
-			s, err = js.CreateOrUpdateStream(ctx, cfg)
-			if err == nil || !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-				break
-			}
-		}
+		s, err := ensureStream(ctx, js, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("create or update stream %s: %w", cfg.Name, unavailable(err))
 		}
 		out[cfg.Name] = s
 	}
 	return out, nil
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	for try := 0; ; try++ {
+		s, err := js.Stream(ctx, cfg.Name)
+		switch {
+		case err == nil && sameSettings(s.CachedInfo().Config, cfg):
+			return s, nil
+		case err == nil:
+			return js.UpdateStream(ctx, cfg)
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			return nil, err
+		}
+		s, err = js.CreateStream(ctx, cfg)
+		if err == nil || !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || try == 2 {
+			return s, err
+		}
+	}
+}
+
+// sameSettings compares the settings the queue chooses.
+func sameSettings(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Replicas == want.Replicas &&
+		have.MaxAge == want.MaxAge && have.MaxMsgsPerSubject == want.MaxMsgsPerSubject &&
+		have.AllowRollup == want.AllowRollup && have.Description == want.Description &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates)
 }
 
 // unavailable wraps errors that mean the servers cannot answer now
