@@ -40,6 +40,8 @@ type benchOptions struct {
 	drainTimeout time.Duration
 	cpuProfile   string // per switchboard row: CPUPROFILE.c<conns>
 	log          io.Writer
+	// configure, if set, adjusts each row's config (the queue backend).
+	configure func(*config.Config)
 }
 
 // benchRow is one measured line of the report.
@@ -86,6 +88,8 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
+	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, or nats (see --nats-url)")
+	nb := natsBenchFlags(f)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -103,6 +107,13 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.config != "" && o.script != "" {
 		return fmt.Errorf("%w: --listener-script applies to the generated config; drop -c or the flag", errUsage)
+	}
+	switch *backend {
+	case "bbolt":
+	case "nats":
+		return benchNATS(ctx, o, *nb, stdout)
+	default:
+		return fmt.Errorf("%w: --backend %q: use bbolt or nats", errUsage, *backend)
 	}
 	rows, err := runBench(ctx, o)
 	if len(rows) > 0 {
@@ -164,6 +175,9 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	cfg, err := benchConfig(dir, o)
 	if err != nil {
 		return row, err
+	}
+	if o.configure != nil {
+		o.configure(cfg)
 	}
 	src := cfg.Sources[0]
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {

@@ -2,8 +2,10 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -65,6 +67,12 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 	q.view.mu.Unlock()
 	q.enqueued.Add(1)
 	ev.ID = eventID(ack.Sequence)
+	// Its jobs are likely leased here next: keep a copy (ev is the
+	// caller's and not retained).
+	stored := *ev
+	stored.Payload = append(json.RawMessage(nil), ev.Payload...)
+	stored.Headers = maps.Clone(ev.Headers)
+	q.evCache.put(ack.Sequence, &stored)
 	return ev.ID, nil
 }
 

@@ -31,9 +31,6 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 	if max <= 0 || len(quota) == 0 {
 		return nil, nil
 	}
-	if err := q.barrier(ctx); err != nil {
-		return nil, fmt.Errorf("lease jobs: %w", err)
-	}
 	now := time.Now()
 	if err := q.reclaim(ctx, now); err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
@@ -52,9 +49,22 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
+	// The view's pause flags may lag a pause set in another process by
+	// the feed's delay; the flags on the servers are read while claiming
+	// and a claim of a listener paused meanwhile is handed back.
+	paused := q.pausedNow(ctx, picks)
 	leases, err := q.claim(ctx, now, picks, refund)
 	if err != nil && len(leases) == 0 {
 		return nil, fmt.Errorf("lease jobs: %w", err)
+	}
+	if p := <-paused; len(p) > 0 {
+		leases = slices.DeleteFunc(leases, func(l engine.Lease) bool {
+			if !p[l.Job.Listener] {
+				return false
+			}
+			q.giveBack(ctx, l.Job.ID, l.Job.Attempt, now)
+			return true
+		})
 	}
 	for i := range leases {
 		cp := *events[leases[i].Job.EventID]
@@ -254,4 +264,30 @@ func unlease(r *record, now time.Time) {
 	r.Attempt--
 	r.State, r.RunAt, r.LeaseUntil, r.UpdatedAt = engine.JobPending, now, time.Time{}, now
 	r.Holder, r.Started, r.Sem = "", false, false
+}
+
+// pausedNow reads, concurrently, the pause flags on the servers of the
+// listeners picks belong to; the channel yields those paused (none if a
+// read failed: the view already filtered by its own flags).
+func (q *Queue) pausedNow(ctx context.Context, picks []pick) <-chan map[string]bool {
+	out := make(chan map[string]bool, 1)
+	names := map[string]bool{}
+	for _, p := range picks {
+		names[p.e.listener] = false
+	}
+	go func() {
+		paused := map[string]bool{}
+		for l := range names {
+			m, err := q.lastMsg(ctx, q.stStream, q.n.pauseSubj(l))
+			if err != nil || m == nil {
+				continue
+			}
+			var pr pauseRec
+			if json.Unmarshal(m.Data, &pr) == nil && pr.Paused {
+				paused[l] = true
+			}
+		}
+		out <- paused
+	}()
+	return out
 }

@@ -126,6 +126,9 @@ func (q *Queue) onStateMsg(m jetstream.Msg, meta *jetstream.MsgMetadata) {
 	kind, name, _ := strings.Cut(rest, ".")
 	switch kind {
 	case "job":
+		if e := v.jobs[name]; e != nil && e.rev >= seq {
+			return // this process's own write, applied when it was acknowledged
+		}
 		rec, err := decodeRecord(data)
 		if err != nil {
 			q.log.Error("skip unreadable job record", "job", name, "err", err)
