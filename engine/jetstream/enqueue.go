@@ -40,7 +40,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
 	dedupe := q.opts.DedupeWindow > 0 && ev.DeliveryID != ""
-	token := nuid.Next()
+	token := "r" + nuid.Next() // "d…" tokens are deliveries'
 	if dedupe {
 		token = dedupeToken(ev.Source, ev.DeliveryID)
 	}
@@ -63,7 +63,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, unavailable(err))
 	}
 	q.view.mu.Lock()
-	q.view.addEvent(ack.Sequence, m.Subject, ev.Source, ev.DeliveryID, now, specs)
+	q.view.addEvent(ack.Sequence, dedupe, ev.Source, ev.DeliveryID, now, specs)
 	q.view.mu.Unlock()
 	q.enqueued.Add(1)
 	ev.ID = eventID(ack.Sequence)

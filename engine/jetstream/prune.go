@@ -188,9 +188,8 @@ func (q *Queue) pruneRetention(ctx context.Context, now, cut time.Time) (int, er
 // pruneEvent deletes one event message; a delivery still inside the
 // dedupe window keeps a tombstone on its subject naming the event.
 func (q *Queue) pruneEvent(ctx context.Context, now time.Time, ev *eventEntry) error {
-	token := ev.subj[strings.LastIndexByte(ev.subj, '.')+1:]
-	if q.opts.DedupeWindow > 0 && strings.HasPrefix(token, "d") && now.Sub(ev.at) < q.opts.DedupeWindow {
-		m := nats.NewMsg(ev.subj)
+	if q.opts.DedupeWindow > 0 && ev.dedupe && now.Sub(ev.at) < q.opts.DedupeWindow {
+		m := nats.NewMsg(q.n.evSubj(dedupeToken(ev.source, ev.delivery)))
 		m.Header.Set(hKind, "tomb")
 		m.Header.Set(hEvent, eventID(ev.seq))
 		m.Header.Set(hCreated, ev.at.UTC().Format(time.RFC3339Nano))

@@ -50,7 +50,7 @@ type waiter struct {
 // eventEntry is what the view keeps of one stored event.
 type eventEntry struct {
 	seq      uint64
-	subj     string
+	dedupe   bool // stored on its delivery's subject (dedupeToken)
 	source   string
 	delivery string
 	at       time.Time
@@ -275,11 +275,11 @@ func insertByID(list []*jobEntry, e *jobEntry) []*jobEntry {
 }
 
 // addEvent records an event message.
-func (v *view) addEvent(seq uint64, subj, source, delivery string, at time.Time, specs []jobSpec) {
+func (v *view) addEvent(seq uint64, dedupe bool, source, delivery string, at time.Time, specs []jobSpec) {
 	if v.evBySeq[seq] != nil {
 		return
 	}
-	ev := &eventEntry{seq: seq, subj: subj, source: source, delivery: delivery, at: at}
+	ev := &eventEntry{seq: seq, dedupe: dedupe, source: source, delivery: delivery, at: at}
 	v.evBySeq[seq] = ev
 	v.events.ReplaceOrInsert(ev)
 	id := eventID(seq)

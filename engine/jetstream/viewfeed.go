@@ -100,7 +100,7 @@ func (q *Queue) onEventMsg(m jetstream.Msg, meta *jetstream.MsgMetadata) {
 		if err != nil {
 			q.log.Error("skip unreadable event", "seq", seq, "err", err)
 		}
-		v.addEvent(seq, subj, h.Get(hSource), h.Get(hDelivery), at, specs)
+		v.addEvent(seq, strings.HasPrefix(rest, "ev.d"), h.Get(hSource), h.Get(hDelivery), at, specs)
 	case kind == "rp":
 		specs, err := decodeSpecs(h)
 		if err != nil {
