@@ -40,7 +40,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *engine.Event, jobs []engine.New
 		return "", fmt.Errorf("enqueue %s event: %w", ev.Name, err)
 	}
 	dedupe := q.opts.DedupeWindow > 0 && ev.DeliveryID != ""
-	token := "r" + nuid.Next() // "d…" tokens are deliveries'
+	token := "r" + nuid.Next() // "d…" tokens are deliveries' subjects
 	if dedupe {
 		token = dedupeToken(ev.Source, ev.DeliveryID)
 	}
