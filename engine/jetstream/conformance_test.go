@@ -19,6 +19,7 @@ import (
 // TestConformance runs the queue conformance suite against a current
 // JetStream server started in this process.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	srv := natstest.Run(t, natstest.Options{})
 	queuetest.Run(t, &harness{url: srv.URL()})
 }
@@ -27,6 +28,7 @@ func TestConformance(t *testing.T) {
 // SWITCHBOARD_TEST_NATS_URL (this machine's NATS 2.9), each test under a
 // prefix of its own whose streams are deleted afterwards.
 func TestConformance_SystemServer(t *testing.T) {
+	t.Parallel()
 	url := os.Getenv("SWITCHBOARD_TEST_NATS_URL")
 	if url == "" {
 		t.Skip("SWITCHBOARD_TEST_NATS_URL is not set (e.g. nats://127.0.0.1:4222): skipping the suite against an external NATS server")

@@ -37,9 +37,8 @@ func (q *Queue) current(ctx context.Context, id string, fresh bool) (*record, ui
 			return nil, 0, fmt.Errorf("job %s: %w", id, engine.ErrNotFound)
 		case snap.rev == 0:
 			return implicitRecord(&snap), 0, nil
-		case snap.raw != nil:
-			r, err := decodeRecord(snap.raw)
-			return r, snap.rev, err
+		case snap.rec != nil:
+			return snap.rec.clone(), snap.rev, nil
 		}
 	}
 	m, err := q.lastMsg(ctx, q.stStream, q.n.jobSubj(id))
@@ -109,7 +108,7 @@ func (q *Queue) write(ctx context.Context, r *record, rev uint64) (uint64, error
 		return 0, err
 	}
 	q.view.mu.Lock()
-	q.view.applyRecord(r.ID, ack.Sequence, r, data)
+	q.view.applyRecord(r.ID, ack.Sequence, r)
 	q.view.mu.Unlock()
 	return ack.Sequence, nil
 }
@@ -128,12 +127,8 @@ func (q *Queue) jobsOf(ctx context.Context, snaps []jobEntry) ([]engine.Job, err
 		case e.rev == 0:
 			out[i] = implicitRecord(e).Job
 			continue
-		case e.raw != nil:
-			r, err := decodeRecord(e.raw)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r.Job
+		case e.rec != nil:
+			out[i] = e.rec.clone().Job
 			continue
 		}
 		wg.Add(1)

@@ -195,7 +195,7 @@ func (q *Queue) claim(ctx context.Context, now time.Time, picks []pick, refund f
 			continue
 		}
 		q.view.mu.Lock()
-		q.view.applyRecord(recs[i].ID, acks[i].Sequence, recs[i], msgs[i].Data)
+		q.view.applyRecord(recs[i].ID, acks[i].Sequence, recs[i])
 		q.view.mu.Unlock()
 		if p.quota.Concurrency > 0 {
 			won[p.e.listener] = append(won[p.e.listener], semHolder{Job: recs[i].ID, Attempt: recs[i].Attempt, Rev: acks[i].Sequence})
@@ -234,14 +234,10 @@ func recordOf(e *jobEntry) *record {
 	if e.rev == 0 {
 		return implicitRecord(e)
 	}
-	if e.raw == nil {
+	if e.rec == nil {
 		return nil
 	}
-	r, err := decodeRecord(e.raw)
-	if err != nil {
-		return nil
-	}
-	return r
+	return e.rec.clone()
 }
 
 // giveBack returns a claimed attempt that will not run: pending again,

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,6 +37,14 @@ type record struct {
 	// Deleted marks a forgotten or pruned job (a tombstone kept while its
 	// event exists, so the job is not taken to be pending again).
 	Deleted bool `json:"deleted,omitempty"`
+}
+
+// clone returns a copy that may be changed without touching r (records
+// held by the view are shared).
+func (r *record) clone() *record {
+	c := *r
+	c.Attempts = slices.Clone(r.Attempts)
+	return &c
 }
 
 func decodeRecord(data []byte) (*record, error) {

@@ -97,10 +97,23 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 			return nil, err
 		}
 		s, err = js.CreateStream(ctx, cfg)
-		if err == nil || !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || try == 2 {
+		if err == nil || try == 4 || !(errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || storeRace(err)) {
 			return s, err
 		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
+}
+
+// storeRace reports a create that failed because the server was removing
+// the account's stream directory as the last other stream was deleted
+// (seen on 2.9: "error creating store for stream"); trying again works.
+func storeRace(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == 10049
 }
 
 // sameSettings compares the settings the queue chooses.

@@ -70,7 +70,7 @@ type jobEntry struct {
 	started, sem          bool
 	errMsg                string
 	rev                   uint64 // seq of its record in the state stream; 0: none yet (as created)
-	raw                   []byte // the record, kept while the job is not done
+	rec                   *record // the record, kept while the job is not done; never modified
 	deleted               bool
 	indexed               bool
 }
@@ -211,7 +211,7 @@ func (v *view) addSpecs(seq uint64, ev *eventEntry, eventID string, at time.Time
 
 // applyRecord makes e (created if absent) what rec at seq says, unless
 // the view already holds a later revision.
-func (v *view) applyRecord(id string, seq uint64, rec *record, raw []byte) *jobEntry {
+func (v *view) applyRecord(id string, seq uint64, rec *record) *jobEntry {
 	e := v.jobs[id]
 	if e != nil && e.rev >= seq {
 		return e
@@ -233,9 +233,9 @@ func (v *view) applyRecord(id string, seq uint64, rec *record, raw []byte) *jobE
 		e.errMsg = strings.ToLower(j.LastError.Message)
 	}
 	e.rev = seq
-	e.raw = nil
+	e.rec = nil
 	if e.state != engine.JobDone && !e.deleted {
-		e.raw = raw
+		e.rec = rec
 	}
 	v.index(e)
 	if e.state == engine.JobPending || wasRunning {

@@ -68,9 +68,14 @@ func (q *Queue) startFeed(ctx context.Context, s jetstream.Stream, headersOnly b
 		if meta.NumPending == 0 {
 			f.markLoaded()
 		}
-	}, jetstream.PullMaxMessages(1024), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		q.log.Debug("queue index feed", "stream", info.Config.Name, "err", err)
-	}))
+	},
+		// Short pulls with frequent heartbeats: a consumer lost with its
+		// stream's leader is noticed (and recreated) within seconds, not
+		// the default 30 s, so the view does not stall after a failover.
+		jetstream.PullMaxMessages(1024), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			q.log.Debug("queue index feed", "stream", info.Config.Name, "err", err)
+		}))
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -134,7 +139,7 @@ func (q *Queue) onStateMsg(m jetstream.Msg, meta *jetstream.MsgMetadata) {
 			q.log.Error("skip unreadable job record", "job", name, "err", err)
 			return
 		}
-		v.applyRecord(name, seq, rec, data)
+		v.applyRecord(name, seq, rec)
 	case "st":
 		if what, l, ok := strings.Cut(name, "."); ok && what == "pause" {
 			v.applyPause(l, seq, data)
