@@ -42,6 +42,9 @@ type benchOptions struct {
 	log          io.Writer
 	// configure, if set, adjusts each row's config (the queue backend).
 	configure func(*config.Config)
+	// drainPoll is how often the drained state is polled (default 2ms;
+	// a shared backend's Stats costs a round trip to its servers).
+	drainPoll time.Duration
 }
 
 // benchRow is one measured line of the report.
@@ -231,7 +234,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		return row, err
 	}
 	halfway := start.Add(time.Since(start) / 2)
-	st, err := drain(ctx, app, o.drainTimeout)
+	st, err := drain(ctx, app, o.drainTimeout, o.drainPoll)
 	if err != nil {
 		return row, err
 	}
@@ -323,9 +326,12 @@ func startProfile(path string, conns int) (func(), error) {
 }
 
 // drain waits until no job is pending or running.
-func drain(ctx context.Context, app *App, timeout time.Duration) (engine.Stats, error) {
+func drain(ctx context.Context, app *App, timeout, poll time.Duration) (engine.Stats, error) {
 	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
+	if poll <= 0 {
+		poll = 2 * time.Millisecond
+	}
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
 		st, err := app.queue.Stats(ctx)

@@ -54,7 +54,7 @@ func benchWorkers(b *testing.B, workers int) {
 	b.ResetTimer()
 	start := time.Now()
 	go app.Run(runCtx)
-	st, err := drain(ctx, app, 5*time.Minute)
+	st, err := drain(ctx, app, 5*time.Minute, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

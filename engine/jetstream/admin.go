@@ -237,6 +237,7 @@ func (q *Queue) SetPaused(ctx context.Context, listener string, paused bool) err
 		q.view.mu.Lock()
 		q.view.applyPause(hexName(listener), ack.Sequence, data)
 		q.view.mu.Unlock()
+		q.pauses.put(listener, paused)
 		return nil
 	}
 	return fmt.Errorf("pause %s: %w: the record kept changing", listener, engine.ErrUnavailable)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -274,16 +275,55 @@ func (q *Queue) pausedNow(ctx context.Context, picks []pick) <-chan map[string]b
 	go func() {
 		paused := map[string]bool{}
 		for l := range names {
+			if p, ok := q.pauses.get(l); ok {
+				paused[l] = p
+				continue
+			}
 			m, err := q.lastMsg(ctx, q.stStream, q.n.pauseSubj(l))
-			if err != nil || m == nil {
+			if err != nil {
 				continue
 			}
 			var pr pauseRec
-			if json.Unmarshal(m.Data, &pr) == nil && pr.Paused {
+			if m != nil && json.Unmarshal(m.Data, &pr) == nil && pr.Paused {
 				paused[l] = true
 			}
+			q.pauses.put(l, paused[l])
 		}
 		out <- paused
 	}()
 	return out
+}
+
+// pauseCache remembers pause flags read from the servers for a short
+// while: a pause set in another process holds here within that time even
+// if the view's feed lags, without a read per Lease.
+type pauseCache struct {
+	mu sync.Mutex
+	m  map[string]pauseSeen
+}
+
+type pauseSeen struct {
+	paused bool
+	at     time.Time
+}
+
+const pauseFresh = 250 * time.Millisecond
+
+func (c *pauseCache) get(l string) (bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[l]
+	if !ok || time.Since(s.at) > pauseFresh {
+		return false, false
+	}
+	return s.paused, true
+}
+
+func (c *pauseCache) put(l string, paused bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]pauseSeen{}
+	}
+	c.m[l] = pauseSeen{paused: paused, at: time.Now()}
 }

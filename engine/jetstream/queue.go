@@ -38,6 +38,7 @@ type Queue struct {
 	ready chan struct{}
 
 	evCache eventCache
+	pauses  pauseCache
 
 	enqueued, finished, failedTotal atomic.Uint64
 

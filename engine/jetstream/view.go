@@ -69,7 +69,7 @@ type jobEntry struct {
 	holder                string
 	started, sem          bool
 	errMsg                string
-	rev                   uint64 // seq of its record in the state stream; 0: none yet (as created)
+	rev                   uint64  // seq of its record in the state stream; 0: none yet (as created)
 	rec                   *record // the record, kept while the job is not done; never modified
 	deleted               bool
 	indexed               bool
