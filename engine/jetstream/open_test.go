@@ -52,3 +52,14 @@ func TestOpen_ServerDown(t *testing.T) {
 		t.Fatalf("Open with no server = %v after %s, want ErrUnavailable within the timeout", err, time.Since(start))
 	}
 }
+
+// TestOpen_ReplicasOnSingleServer: three replicas on a server that is not
+// clustered fail with an error that says what to set.
+func TestOpen_ReplicasOnSingleServer(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Run(t, natstest.Options{})
+	_, err := Open(context.Background(), Options{URLs: []string{srv.URL()}, Replicas: 3, Prefix: "r3", Logger: quietLogger()})
+	if err == nil || !strings.Contains(err.Error(), "replicas = 1") {
+		t.Fatalf("Open with 3 replicas on one server = %v, want the hint to set replicas = 1", err)
+	}
+}

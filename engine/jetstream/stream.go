@@ -77,6 +77,11 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 	out := make(map[string]jetstream.Stream, len(cfgs))
 	for _, cfg := range cfgs {
 		s, err := ensureStream(ctx, js, cfg)
+		var api *jetstream.APIError
+		if errors.As(err, &api) && api.ErrorCode == 10074 {
+			return nil, fmt.Errorf("create stream %s with %d replicas: %w (a single server takes replicas = 1)",
+				cfg.Name, cfg.Replicas, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create or update stream %s: %w", cfg.Name, unavailable(err))
 		}
