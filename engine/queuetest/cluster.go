@@ -103,12 +103,12 @@ func testClusterShared(t *testing.T, h Harness) {
 	}
 }
 
-// testClusterDedupe: one delivery sent to two processes at once is stored
-// once.
+// testClusterDedupe: one delivery sent to three processes at once is
+// stored once.
 func testClusterDedupe(t *testing.T, h Harness) {
 	q := h.New(t, Options{DedupeWindow: time.Hour})
 	p := peer(t, h, q)
-	ids, errs := enqueueAtOnce(t, []Queue{q, p}, 6, func() *engine.Event { return dupEvent("s", "same") })
+	ids, errs := enqueueAtOnce(t, []Queue{q, p, peer(t, h, q)}, 4, func() *engine.Event { return dupEvent("s", "same") })
 	checkOneEvent(t, p, ids, errs)
 }
 

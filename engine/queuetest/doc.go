@@ -7,4 +7,27 @@
 // milliseconds, retention of a second) and polls for conditions with a
 // deadline, so backends whose clocks live in a server (JetStream's ack
 // timers) are tested as they run.
+//
+// # Writing a harness
+//
+// A backend's test calls Run with a Harness:
+//
+//	func TestConformance(t *testing.T) { queuetest.Run(t, harness{}) }
+//
+// New opens an empty queue that shares nothing with any other (a fresh
+// file, schema or stream prefix per call); Crash stops a queue as kill -9
+// would and opens a new process's queue over the same storage; Peer opens
+// a second live process's queue over it, or returns nil for a backend that
+// serves one process, and the tests of limits across processes skip.
+//
+// # What the suite assumes of time
+//
+// Every test opens its own queues and the tests run in parallel; on the
+// bbolt store the suite takes under ten seconds. Times a caller gives
+// (RunAt, ReceivedAt, an attempt's StartedAt) must come back within a
+// millisecond; times a backend stamps (CreatedAt, LeaseUntil) within half
+// a second of the test's clock. Waits for the backend to act by itself (a
+// lease taken back, a TTL expiring, Ready firing) are bounded by ten
+// seconds, and waits that depend on a dead process's heartbeat lapsing
+// (crash charging, Processes) by ProcessGoneWithin.
 package queuetest

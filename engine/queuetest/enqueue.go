@@ -27,11 +27,12 @@ var enqueueTests = []test{
 // testEnqueueEventAndJobs: one call stores the event and every job.
 func testEnqueueEventAndJobs(t *testing.T, h Harness) {
 	q := h.New(t, Options{})
+	parent := enqueue(t, q, newEvent("upstream", `{}`))
 	ev := &engine.Event{
 		Name: "media.processed", Source: "ittybit", DeliveryID: "evt_1",
 		ReceivedAt: time.Now().UTC().Add(-time.Second),
 		Headers:    map[string]string{"Content-Type": "application/json", "X-Trace": "abc"},
-		Payload:    []byte(`{"data":{"id":"task_1"}}`), Parent: "",
+		Payload:    []byte(`{"data":{"id":"task_1"}}`), Parent: parent,
 	}
 	before := time.Now()
 	id, err := q.Enqueue(t.Context(), ev, []engine.NewJob{
@@ -49,7 +50,7 @@ func testEnqueueEventAndJobs(t *testing.T, h Harness) {
 	got, jobs := getEvent(t, q, id)
 	if got.ID != id || got.Name != ev.Name || got.Source != ev.Source || got.DeliveryID != ev.DeliveryID ||
 		!near(got.ReceivedAt, ev.ReceivedAt, callerTol) || !bytes.Equal(got.Payload, ev.Payload) ||
-		got.Parent != "" {
+		got.Parent != parent {
 		t.Fatalf("stored event = %+v, want %+v", got, ev)
 	}
 	if got.Headers["Content-Type"] != "application/json" || got.Headers["X-Trace"] != "abc" || len(got.Headers) != 2 {
