@@ -1,15 +1,14 @@
 package engine
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 )
 
 func decode(t testing.TB, s string) any {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
+	v, err := DecodePayload([]byte(s))
+	if err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -89,8 +88,8 @@ func FuzzFilter(f *testing.F) {
 	f.Add(`[1,"x",null]`, "0", "x")
 	f.Add(`{"":{}}`, "..", "*")
 	f.Fuzz(func(t *testing.T, payload, path, want string) {
-		var v any
-		if json.Unmarshal([]byte(payload), &v) != nil {
+		v, err := DecodePayload([]byte(payload))
+		if err != nil {
 			return
 		}
 		flt, err := NewFilter("when", map[string]any{path: want})

@@ -42,7 +42,14 @@ type Job struct {
 	Attempt  int `json:"attempt"`
 	MaxTries int `json:"maxTries"`
 	// Crashes counts attempts that ended with the process dying.
-	Crashes    int       `json:"crashes,omitempty"`
+	Crashes int `json:"crashes,omitempty"`
+	// Suspect is set when the job was taken back from a process that died
+	// holding it before its attempt was known to have started: that
+	// attempt may have run and killed the process. The next start of the
+	// job is made durable before its script runs (Leaser.Start is waited
+	// for), so a job that keeps killing its process is charged and parked
+	// by the crash limit. Start clears it.
+	Suspect    bool      `json:"suspect,omitempty"`
 	RunAt      time.Time `json:"runAt"`
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
 	CreatedAt  time.Time `json:"createdAt"`

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -14,7 +15,8 @@ import (
 // An empty Filter matches everything.
 type Filter map[string][]any
 
-// Match reports whether payload (decoded JSON) satisfies every clause.
+// Match reports whether payload, as DecodePayload returns it, satisfies
+// every clause.
 func (f Filter) Match(payload any) bool {
 	for path, allowed := range f {
 		got, ok := Lookup(payload, path)
@@ -76,15 +78,14 @@ func anyEqual(got any, allowed []any) bool {
 	return false
 }
 
-// scalarEqual compares a decoded JSON value with a config value. Numbers
-// compare by value whatever their Go type (TOML gives int64, JSON float64
-// or json.Number); everything else compares by its JSON text.
+// scalarEqual compares a payload value (DecodePayload's json.Number for
+// numbers) with a filter value (NewFilter made its numbers json.Number
+// too). Numbers compare by value, everything else by kind and value.
 func scalarEqual(got, want any) bool {
-	if gf, ok := number(got); ok {
-		wf, ok := number(want)
-		return ok && gf == wf
-	}
 	switch g := got.(type) {
+	case json.Number:
+		w, ok := want.(json.Number)
+		return ok && numberEqual(g, w)
 	case string:
 		w, ok := want.(string)
 		return ok && g == w
@@ -97,19 +98,22 @@ func scalarEqual(got, want any) bool {
 	return false
 }
 
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
+// numberEqual compares two numbers' values: exactly when both are
+// integers that fit an int64 ("9007199254740993" is not
+// "9007199254740992", though their float64s are equal), else as the
+// float64s a script sees ("1.0" equals "1", "1e2" equals "100").
+func numberEqual(a, b json.Number) bool {
+	if a == b {
+		return true
 	}
-	return 0, false
+	ai, aerr := strconv.ParseInt(string(a), 10, 64)
+	bi, berr := strconv.ParseInt(string(b), 10, 64)
+	if aerr == nil && berr == nil {
+		return ai == bi
+	}
+	af, aerr := strconv.ParseFloat(string(a), 64)
+	bf, berr := strconv.ParseFloat(string(b), 64)
+	return aerr == nil && berr == nil && af == bf
 }
 
 // NewFilter checks a `when` table from config: values must be scalars or
@@ -127,26 +131,54 @@ func NewFilter(key string, raw map[string]any) (Filter, error) {
 		if !isList {
 			list = []any{v}
 		}
-		for _, item := range list {
-			switch item.(type) {
-			case string, bool, int64, float64, int:
-			default:
-				return nil, fmt.Errorf("%s.%s: %v (%T) is not a string, number or boolean", key, path, item, item)
+		values := make([]any, len(list))
+		for i, item := range list {
+			v, err := filterValue(item)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", key, path, err)
 			}
+			values[i] = v
 		}
-		f[path] = list
+		f[path] = values
 	}
 	return f, nil
 }
 
 // PayloadFieldIs reports whether the JSON payload holds, at dot path
-// field, a value whose ScalarText is value. An undecodable payload holds
-// nothing.
+// field, a scalar (string, number or boolean) whose ScalarText is value.
+// Objects, arrays and null match nothing; neither does an undecodable
+// payload.
 func PayloadFieldIs(payload []byte, field, value string) bool {
-	v, err := decodeStored(payload)
+	v, err := DecodePayload(payload)
 	if err != nil {
 		return false
 	}
 	got, ok := Lookup(v, field)
-	return ok && got != nil && ScalarText(got) == value
+	if !ok {
+		return false
+	}
+	switch got.(type) {
+	case string, json.Number, float64, bool:
+		return ScalarText(got) == value
+	}
+	return false
+}
+
+// filterValue checks one `when` value from config and gives numbers the
+// payload's form, json.Number, so Match compares like with like.
+func filterValue(item any) (any, error) {
+	switch v := item.(type) {
+	case string, bool:
+		return v, nil
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10)), nil
+	case int:
+		return json.Number(strconv.Itoa(v)), nil
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("%v is not a finite number", v)
+		}
+		return json.Number(strconv.FormatFloat(v, 'g', -1, 64)), nil
+	}
+	return nil, fmt.Errorf("%v (%T) is not a string, number or boolean", item, item)
 }

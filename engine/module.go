@@ -21,8 +21,9 @@ type Invocation struct {
 
 // Recorder collects the side effects a dry run would have had.
 type Recorder interface {
-	// Record notes a call such as ("mail", "send", args) and returns the
-	// value the binding should hand back to the script instead.
+	// Record notes a call such as ("mail", "send", args). The binding
+	// then skips the effect and hands the script its own stand-in answer
+	// (documented per binding).
 	Record(module, fn string, args ...any)
 }
 

@@ -52,8 +52,9 @@ type Quota struct {
 	// process sharing the queue: a job is claimed only while fewer than
 	// Concurrency jobs of the listener are running.
 	Concurrency int
-	// Rate, if set, bounds the leases of the listener across every process:
-	// at most Rate.N claims in any Rate.Per (a token bucket of burst N).
+	// Rate, if set, bounds the leases of the listener across every process
+	// with a token bucket: bursts of at most Rate.N claims, and on average
+	// no more than Rate.N per Rate.Per.
 	Rate Rate
 }
 
@@ -70,10 +71,13 @@ type Leaser interface {
 	// LeaseUntil = now + LeaseFor. Before claiming, it takes back jobs
 	// whose lease has ended (see the Queue doc for how they are charged).
 	Lease(ctx context.Context, max int, quota map[string]Quota) ([]Lease, error)
-	// Start records that a leased job's attempt has begun; until then a
-	// crash or an expired lease gives the job its attempt back (it was
-	// leased ahead and never ran). It returns an error wrapping
-	// ErrLeaseLost if the job is no longer running under attempt.
+	// Start records that a leased job's attempt has begun and clears
+	// Job.Suspect; until then a crash or an expired lease gives the job
+	// its attempt back (it was leased ahead and never ran). It returns an
+	// error wrapping ErrLeaseLost if the job is no longer running under
+	// attempt. Because an unstarted attempt given back is reused by the
+	// next claim, a caller must not Start (or Finish) a claim whose
+	// LeaseUntil has passed: the attempt number may be someone else's.
 	Start(ctx context.Context, jobID string, attempt int) error
 	// Finish records an attempt's result (see Outcome for what each does)
 	// and appends it to the job's Attempts unless the outcome is Returned.
@@ -201,8 +205,10 @@ type AuditEntry struct {
 // had, the attempt counts and Crashes grows by one when the process that
 // held it is known to have died (restart, missing heartbeat), with
 // LastError kind KindCrash; otherwise (a live process that overran its
-// lease) LastError kind is KindLease. A job is failed once Attempt reaches
-// MaxTries, or once Crashes reaches the crash limit.
+// lease) LastError kind is KindLease. An unstarted job taken back from a
+// process that died becomes Suspect (see Job.Suspect), with no LastError.
+// A job is failed once Attempt reaches MaxTries, or once Crashes reaches
+// the crash limit.
 type Queue interface {
 	Enqueuer
 	Replayer

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -46,14 +44,16 @@ func (rt *Router) Routes() *Routes {
 func (rt *Router) Swap(gen *Generation) { rt.gen.Store(gen) }
 
 // Submit stores ev with one job per listener that hears it. payload is ev's
-// decoded payload (for `when` filters and `order_by` keys). The event is
+// payload as DecodePayload returns it (for `when` filters and `order_by` keys). The event is
 // stored even when no listener hears it, so it can be replayed after one
 // is added.
+//
+// Submit sets ev.ReceivedAt (UTC, the router's clock): this is the one
+// place an event's receipt time is set, for webhooks and emitted events
+// alike; callers leave it zero.
 func (rt *Router) Submit(ctx context.Context, ev *Event, payload any) (string, error) {
 	now := rt.now()
-	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = now
-	}
+	ev.ReceivedAt = now.UTC()
 	jobs := rt.Routes().Match(ev.Name, payload, now)
 	return rt.queue.Enqueue(ctx, ev, jobs)
 }
@@ -66,7 +66,7 @@ func (rt *Router) Replay(ctx context.Context, eventID string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	payload, err := decodeStored(ev.Payload)
+	payload, err := DecodePayload(ev.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", eventID, err)
 	}
@@ -79,15 +79,4 @@ func (rt *Router) Replay(ctx context.Context, eventID string) ([]string, error) 
 		return nil, fmt.Errorf("replay %s: %w", eventID, err)
 	}
 	return ids, nil
-}
-
-// decodeStored parses a stored payload for routing.
-func decodeStored(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("stored payload is not JSON: %w", err)
-	}
-	return v, nil
 }

@@ -42,6 +42,15 @@ declare module "switchboard" {
     attempt: number;
     /** Attempts allowed in all (the listener's `tries`). */
     maxTries: number;
+    /**
+     * With `order_by = "data.id"` in the listener's config: the value at
+     * that payload path. Jobs of this listener with the same key run one
+     * at a time, in the order their events arrived; a failing job holds
+     * back the later ones of its key until it succeeds or fails for good.
+     * Absent when the listener has no order_by or the payload no value
+     * there (such a job is not ordered).
+     */
+    orderKey?: string;
   }
 
   /** A listener script's default export. Throw to fail the attempt. */

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/watch"
 	"github.com/switchboard/switchboard/engine/worker"
 )
 
@@ -38,9 +38,9 @@ type App struct {
 	appDB  *db.DB
 	router *engine.Router
 	engine *script.Engine
-	// scripts is the compiled set of the generation serving now; only
-	// reloads (under reloadMu) read and replace it.
-	scripts *script.Set
+	// scripts is the compiled set of the generation serving now: reloads
+	// (under reloadMu) replace it, the watcher reads its inputs.
+	scripts atomic.Pointer[script.Set]
 	pool    *worker.Pool
 	ingest  *ingest.Server
 	admin   *admin.Server
@@ -52,20 +52,16 @@ type App struct {
 	AdminAddr  net.Addr
 	Ready      chan struct{}
 
-	watcher  *script.Watcher // nil until Run starts watching
+	watcher  *watch.Watcher // nil until Run starts watching
 	reloadMu sync.Mutex
 	status   atomic.Pointer[admin.ReloadStatus]
 	// pending is the last config reloaded, for reporting which of its
 	// changes need a restart (cfg stays the one the process started with).
 	pending *config.Config
 
+	serving   bool // Run started the webhook listener
 	closeOnce sync.Once
-	closers   []func(context.Context) error // run in reverse by Close
-	// workIndex is the index of the workers' Stop in closers: Close's
-	// grace deadline bounds it and what stops before it; what closes
-	// after it (store, database) gets a fresh deadline, so an exhausted
-	// grace period does not cut the store's close short.
-	workIndex int
+	closeErr  error
 }
 
 // Open builds every component from cfg. It binds nothing yet.
@@ -84,7 +80,6 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.queue.Close)
 
 	// The router exists before its first generation: emit() needs it,
 	// the script engine needs emit, and a generation needs the engine.
@@ -98,7 +93,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 	if err != nil {
 		return nil, err
 	}
-	a.scripts = set
+	a.scripts.Store(set)
 	a.router.Swap(gen)
 
 	a.pool = worker.New(worker.Options{
@@ -108,14 +103,11 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		Logger:  logger,
 		Observe: func(o worker.Observation) { a.metrics.ObserveJob(o.Listener, o.Outcome, o.Duration) },
 	})
-	a.workIndex = len(a.closers)
-	a.closers = append(a.closers, a.pool.Stop)
 
-	a.ingest, err = ingest.New(cfg.Server, cfg.Sources, countingSubmitter{a.router, a.metrics}, logger)
+	a.ingest, err = ingest.New(ingestOptions(cfg, logger, a.metrics.ObserveWebhook), ingestSources(cfg), countingSubmitter{a.router, a.metrics})
 	if err != nil {
 		return nil, err
 	}
-	a.ingest.Observe = a.metrics.ObserveWebhook
 	a.status.Store(&admin.ReloadStatus{At: time.Now(), OK: true, Listeners: listenerNames(gen.Routes)})
 	return a, nil
 }
@@ -142,7 +134,6 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 		return nil, err
 	}
 	a.appDB = appDB
-	a.closers = append(a.closers, func(context.Context) error { return appDB.Close() })
 	return append(modules, kv.New(a.queue), emit.New(a.router)), nil
 }
 
@@ -150,19 +141,16 @@ func (a *App) openModules(ctx context.Context) ([]engine.Module, error) {
 // mail, ittybit); kv and emit need the queue and are added by the caller.
 // The caller closes the returned database.
 func openBindings(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*db.DB, []engine.Module, error) {
-	web, err := hosthttp.New(cfg.HTTP)
+	web := hosthttp.New(httpOptions(cfg))
+	mailer, err := mail.New(mailOptions(cfg, logger))
 	if err != nil {
 		return nil, nil, err
 	}
-	mailer, err := mail.New(cfg.Mail, cfg.Dir, logger)
+	appDB, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	appDB, err := db.Open(ctx, cfg.Database, cfg.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(cfg.Ittybit, web.Client())}, nil
+	return appDB, []engine.Module{appDB, web, mailer, ittybit.New(ittybitOptions(cfg), web.Client())}, nil
 }
 
 // countingSubmitter counts stored events per source for /metrics.
@@ -189,7 +177,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.PublicAddr = pub.Addr()
 	errc := make(chan error, 2)
 	go func() { errc <- a.ingest.Serve(pub) }()
-	a.closers = append(a.closers, a.ingest.Shutdown)
+	a.serving = true
 
 	if a.cfg.Admin.Listen != "" {
 		if err := a.startAdmin(errc); err != nil {
@@ -201,8 +189,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	close(a.Ready)
-	a.logger.Info("switchboard serving", "webhooks", a.PublicAddr.String(), "admin", addrString(a.AdminAddr),
-		"listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	a.logServing()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -224,6 +211,7 @@ func (a *App) startAdmin(errc chan<- error) error {
 		Store:   a.queue,
 		Metrics: a.metrics,
 		Replay:  a.router.Replay,
+		KV:      a.queue,
 		Status:  func() admin.ReloadStatus { return *a.status.Load() },
 		Routes:  a.router.Routes,
 		Logger:  a.logger,
@@ -237,29 +225,40 @@ func (a *App) startAdmin(errc chan<- error) error {
 	}
 	a.admin, a.AdminAddr = srv, ln.Addr()
 	go func() { errc <- srv.Serve(ln) }()
-	a.closers = append(a.closers, srv.Shutdown)
 	return nil
 }
 
-// Close stops in reverse order of start: HTTP stops accepting, workers
-// stop leasing and finish (interrupted when ctx ends), then the store
-// closes. Safe to call more than once.
+// Close shuts down in this order: stop reloading, stop accepting webhooks
+// and admin requests, stop the workers (running jobs get until ctx ends,
+// then are interrupted), then close the application database and the
+// queue with a fresh deadline of their own, so an exhausted grace period
+// does not cut the queue's last commit short. Components that never
+// started are skipped. Safe to call more than once; later calls return
+// the first one's error.
 func (a *App) Close(ctx context.Context) error {
-	var errs []error
 	a.closeOnce.Do(func() {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			stepCtx := ctx
-			if i < a.workIndex {
-				stepCtx = cleanup
-			}
-			if err := a.closers[i](stepCtx); err != nil {
-				errs = append(errs, err)
+		var errs []error
+		step := func(running bool, stop func(context.Context) error, ctx context.Context) {
+			if running {
+				if err := stop(ctx); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
+		a.reloadMu.Lock()
+		w := a.watcher
+		a.reloadMu.Unlock()
+		step(w != nil, func(context.Context) error { return w.Close() }, ctx)
+		step(a.serving, a.ingest.Shutdown, ctx)
+		step(a.admin != nil, func(ctx context.Context) error { return a.admin.Shutdown(ctx) }, ctx)
+		step(a.pool != nil, func(ctx context.Context) error { return a.pool.Stop(ctx) }, ctx)
+		step(a.appDB != nil, func(context.Context) error { return a.appDB.Close() }, cleanup)
+		step(a.queue != nil, func(ctx context.Context) error { return a.queue.Close(ctx) }, cleanup)
+		a.closeErr = errors.Join(errs...)
 	})
-	return errors.Join(errs...)
+	return a.closeErr
 }
 
 // writeTokenFile makes a random admin token for this run and writes it
@@ -277,9 +276,7 @@ func writeTokenFile(cfg *config.Config) (string, error) {
 	return token, nil
 }
 
-func tokenFile(cfg *config.Config) string {
-	return filepath.Join(cfg.Resolve(cfg.Storage.Dir), "admin.token")
-}
+func tokenFile(cfg *config.Config) string { return cfg.AdminTokenFile() }
 
 func listenerNames(r *engine.Routes) []string {
 	var names []string
@@ -287,11 +284,4 @@ func listenerNames(r *engine.Routes) []string {
 		names = append(names, l.Name)
 	}
 	return names
-}
-
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
 }

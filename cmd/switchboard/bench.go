@@ -35,6 +35,7 @@ type benchOptions struct {
 	baseline     bool
 	ceiling      bool
 	workers      int
+	orderBy      string        // the bench listener's order_by ("" = none)
 	retention    time.Duration // done jobs, events and delivery ids; 0 = the config's
 	dir          string        // parent of the temp dirs; "" = os.TempDir()
 	drainTimeout time.Duration
@@ -91,7 +92,10 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
-	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, or nats (see --nats-url)")
+	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, postgres (see bench_postgres.go) or nats (see --nats-url)")
+	dsn := f.String("dsn", "", "--backend postgres: the database (default: $SWITCHBOARD_TEST_POSTGRES_DSN)")
+	procs := f.String("processes", "1,3", "--backend postgres: switchboard processes sharing the queue; a list runs each")
+	backlog := f.Int("backlog", 20000, "--backend postgres or nats: jobs in the backlog the drain rows work off")
 	nb := natsBenchFlags(f)
 	pos, err := f.parse(args)
 	if err != nil {
@@ -112,11 +116,18 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: --listener-script applies to the generated config; drop -c or the flag", errUsage)
 	}
 	switch *backend {
-	case "bbolt":
+	case "postgres":
+		p, err := parseConnections(*procs)
+		if err != nil {
+			return fmt.Errorf("%w: --processes: %v", errUsage, err)
+		}
+		return cmdBenchPostgres(ctx, o, *dsn, p, *backlog, stdout)
 	case "nats":
+		nb.backlog = *backlog
 		return benchNATS(ctx, o, *nb, stdout)
+	case "bbolt":
 	default:
-		return fmt.Errorf("%w: --backend %q: use bbolt or nats", errUsage, *backend)
+		return fmt.Errorf("%w: --backend %q is not bbolt, postgres or nats", errUsage, *backend)
 	}
 	rows, err := runBench(ctx, o)
 	if len(rows) > 0 {
@@ -182,7 +193,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	if o.configure != nil {
 		o.configure(cfg)
 	}
-	src := cfg.Sources[0]
+	src := ingestSource(cfg.Sources[0])
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
 		return row, err
 	}
@@ -234,7 +245,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		return row, err
 	}
 	halfway := start.Add(time.Since(start) / 2)
-	st, err := drain(ctx, app, o.drainTimeout, o.drainPoll)
+	st, err := drainEvery(ctx, app, o.drainTimeout, o.drainPoll)
 	if err != nil {
 		return row, err
 	}
@@ -326,7 +337,12 @@ func startProfile(path string, conns int) (func(), error) {
 }
 
 // drain waits until no job is pending or running.
-func drain(ctx context.Context, app *App, timeout, poll time.Duration) (engine.Stats, error) {
+func drain(ctx context.Context, app *App, timeout time.Duration) (engine.Stats, error) {
+	return drainEvery(ctx, app, timeout, 0)
+}
+
+// drainEvery is drain polling every poll (0: 2ms).
+func drainEvery(ctx context.Context, app *App, timeout, poll time.Duration) (engine.Stats, error) {
 	deadline := time.Now().Add(timeout)
 	if poll <= 0 {
 		poll = 2 * time.Millisecond
@@ -395,6 +411,10 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 	if o.retention > 0 {
 		workers += fmt.Sprintf("\nretention = %q\ndedupe_window = %q", o.retention.String(), o.retention.String())
 	}
+	orderBy := ""
+	if o.orderBy != "" {
+		orderBy = fmt.Sprintf("order_by = %q\n", o.orderBy)
+	}
 	body := fmt.Sprintf(`[server]
 listen = "127.0.0.1:0"
 shutdown_timeout = "10s"
@@ -425,7 +445,7 @@ script = %q
 on = ["bench.event"]
 tries = 1
 timeout = "30s"
-`, workers, hex.EncodeToString(secret), script)
+%s`, workers, hex.EncodeToString(secret), script, orderBy)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return nil, err

@@ -145,7 +145,7 @@ func benchDrain(ctx context.Context, o benchOptions, backlog int) (benchRow, err
 		_ = app.Close(closeCtx)
 	}()
 	<-app.Ready
-	src := cfg.Sources[0]
+	src := ingestSource(cfg.Sources[0])
 	listener := cfg.Listeners[0].Name
 	if err := app.queue.SetPaused(ctx, listener, true); err != nil {
 		return row, err
@@ -165,7 +165,7 @@ func benchDrain(ctx context.Context, o benchOptions, backlog int) (benchRow, err
 	if err := app.queue.SetPaused(ctx, listener, false); err != nil {
 		return row, err
 	}
-	st, err := drain(ctx, app, o.drainTimeout, o.drainPoll)
+	st, err := drainEvery(ctx, app, o.drainTimeout, o.drainPoll)
 	if err != nil {
 		return row, err
 	}
@@ -265,6 +265,5 @@ func natsBenchFlags(f *flags) *natsBench {
 	}
 	f.StringVar(&nb.url, "nats-url", url, "with --backend nats: the JetStream server (its streams are created under a fresh prefix and deleted after)")
 	f.IntVar(&nb.replicas, "nats-replicas", 1, "with --backend nats: stream replicas")
-	f.IntVar(&nb.backlog, "backlog", 20000, "with --backend nats: jobs in the drain measurement (0: skip it)")
 	return nb
 }

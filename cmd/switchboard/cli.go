@@ -33,35 +33,48 @@ func newAdminFlags(verb string) *adminFlags {
 }
 
 // client builds an admin client. With both --admin and --token it needs
-// no config; otherwise it reads the config for the address and token.
+// no config; otherwise it reads from the config only the admin address,
+// the token and where the server writes its token file
+// (config.LoadClient), so a config broken elsewhere does not stop it.
 func (f *adminFlags) client() (*admin.Client, error) {
 	url, token := f.url, f.token
 	if token == "" {
 		token = os.Getenv("SWITCHBOARD_ADMIN_TOKEN")
 	}
 	if url == "" || token == "" {
-		cfg, err := config.Load(f.config)
+		cl, err := config.LoadClient(f.config)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or pass --admin and --token)", err)
 		}
 		if url == "" {
-			if cfg.Admin.Listen == "" {
-				return nil, fmt.Errorf("admin.listen is empty in %s: the admin API is off", cfg.Path)
+			if cl.AdminListen == "" {
+				return nil, fmt.Errorf("admin.listen is empty in %s: the admin API is off", cl.Path)
 			}
-			url = "http://" + cfg.Admin.Listen
+			url = "http://" + cl.AdminListen
 		}
 		if token == "" {
-			token = cfg.Admin.Token.Reveal()
-		}
-		if token == "" {
-			b, err := os.ReadFile(tokenFile(cfg))
-			if err != nil {
-				return nil, fmt.Errorf("no admin token: set SWITCHBOARD_ADMIN_TOKEN or pass --token (%v)", err)
+			if token, err = clientToken(cl); err != nil {
+				return nil, err
 			}
-			token = strings.TrimSpace(string(b))
 		}
 	}
 	return &admin.Client{BaseURL: strings.TrimRight(url, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// clientToken is admin.token from the config, else the token file the
+// server wrote.
+func clientToken(cl *config.Client) (string, error) {
+	if cl.TokenErr != nil {
+		return "", fmt.Errorf("%w (or set SWITCHBOARD_ADMIN_TOKEN, or pass --token)", cl.TokenErr)
+	}
+	if t := cl.Token.Reveal(); t != "" {
+		return t, nil
+	}
+	b, err := os.ReadFile(cl.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("no admin token: set SWITCHBOARD_ADMIN_TOKEN or pass --token (%v)", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -130,7 +130,7 @@ func startDB(t *testing.T, cfg *config.Config) {
 	t.Helper()
 	ctx := context.Background()
 	os.MkdirAll(cfg.Resolve("data"), 0o755)
-	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	d, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func (l *crashLoad) run(ctx context.Context, workers int) *sync.WaitGroup {
 func (l *crashLoad) postOne(ctx context.Context) {
 	n := l.seq.Add(1)
 	body := fmt.Appendf(nil, `{"id":"task_crash_%d","object":"task","kind":"video","status":"completed","n":%d}`, n, n)
-	headers, err := ingest.Sign(l.src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(l.src), body, time.Now())
 	if err != nil {
 		panic(err)
 	}

@@ -29,7 +29,7 @@ func cmdDB(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	d, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		return err
 	}

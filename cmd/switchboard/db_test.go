@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/host/db"
 )
 
@@ -77,7 +76,7 @@ func isolatedDSN(t *testing.T, driver, env string) string {
 		return ""
 	}
 	ctx := context.Background()
-	admin, err := db.Open(ctx, config.Database{Driver: driver, DSN: config.Secret(dsn), MaxOpenConns: 2}, "")
+	admin, err := db.Open(ctx, db.Options{Driver: driver, DSN: engine.Secret(dsn), MaxOpenConns: 2})
 	if err != nil {
 		t.Fatalf("open %s: %v", driver, err)
 	}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -151,7 +149,7 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	if err := os.MkdirAll(cfg.Resolve("data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	d, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,32 +158,7 @@ func startApp(t testing.TB, cfg *config.Config) *App {
 	}
 	d.Close()
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	app, err := Open(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	select {
-	case <-app.Ready:
-	case err := <-done:
-		t.Fatalf("app stopped before it was ready: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancelClose()
-		if err := app.Close(closeCtx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return app
+	return launch(t, cfg, nil).App
 }
 
 // post signs body as the source would (unless sign is false) and posts it.
@@ -194,7 +167,7 @@ func post(t testing.TB, app *App, body []byte, sign bool) (int, map[string]strin
 	req, _ := http.NewRequest(http.MethodPost, "http://"+app.PublicAddr.String()+"/webhooks/ittybit", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if sign {
-		headers, err := ingest.Sign(app.cfg.Sources[0], body, time.Now())
+		headers, err := ingest.Sign(ingestSource(app.cfg.Sources[0]), body, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

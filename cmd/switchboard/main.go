@@ -16,11 +16,13 @@ import (
 const usage = `switchboard — webhook router with scriptable listeners
 
 usage:
-  switchboard serve  [-c config.toml]               run the router (the default)
+  switchboard serve  [-c config.toml] [--listen ADDR] [--admin-listen ADDR]
+                                                    run the router (the default)
   switchboard check  [-c config.toml]               validate config, compile every script
   switchboard run    [--dry-run] LISTENER PAYLOAD.json
                                                     run one listener once, here, now
-  switchboard send   SOURCE PAYLOAD.json            sign a payload as SOURCE would and POST it
+  switchboard send   SOURCE PAYLOAD.json [--url URL] sign a payload as SOURCE would and POST it
+                                                    (URL: the server's base or the full webhook URL)
   switchboard events ls|show ID|replay ID           ask the running server
   switchboard failed ls|show ID|retry ID|retry --all|forget ID|flush
   switchboard queue  stats
@@ -31,7 +33,9 @@ usage:
 
 Every verb takes -c PATH (default config.toml). Verbs that talk to the
 running server take --admin URL and --token TOKEN (default: from config,
-SWITCHBOARD_ADMIN_TOKEN, or the token file the server wrote in its data dir).
+SWITCHBOARD_ADMIN_TOKEN, or the token file the server wrote in its data dir);
+they read only [admin] and [storage] from the config. SWITCHBOARD_LISTEN and
+SWITCHBOARD_ADMIN_LISTEN replace server.listen and admin.listen.
 `
 
 func main() {

@@ -18,7 +18,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/jetstream/natstest"
 )
@@ -57,7 +56,7 @@ func natsCluster(t *testing.T, n int, queue, listeners string, scripts map[strin
 // processes and remembers which were acknowledged.
 type spreadLoad struct {
 	urls   []string
-	src    config.Source
+	src    ingest.Source
 	client *http.Client
 	limit  *rate.Limiter
 	body   func(n int64) []byte
@@ -76,7 +75,7 @@ func newSpreadLoad(procs []*child, perSecond float64, body func(int64) []byte) *
 		urls = append(urls, p.publicURL()+"/webhooks/ittybit")
 	}
 	return &spreadLoad{
-		urls: urls, src: procs[0].cfg.Sources[0], body: body,
+		urls: urls, src: ingestSource(procs[0].cfg.Sources[0]), body: body,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DialContext: (&net.Dialer{Timeout: time.Second}).DialContext, MaxIdleConnsPerHost: 8,
 		}},

@@ -88,6 +88,7 @@ type procConfig struct {
 	AdminListen     string // admin.listen; default 127.0.0.1:0
 	ShutdownTimeout string // default 5s
 	Queue           string // extra lines under [queue]
+	Storage         string // lines under [storage]; default dir = "data"
 	Listeners       string // [[listeners]] tables; script paths relative to the config
 	Scripts         map[string]string
 }
@@ -121,6 +122,9 @@ func procConfigText(pc procConfig) string {
 	if pc.ShutdownTimeout == "" {
 		pc.ShutdownTimeout = "5s"
 	}
+	if pc.Storage == "" {
+		pc.Storage = `dir = "data"`
+	}
 	return fmt.Sprintf(`
 [server]
 listen = %q
@@ -129,7 +133,7 @@ shutdown_timeout = %q
 listen = %q
 token = %q
 [storage]
-dir = "data"
+%s
 [queue]
 workers = 4
 %s
@@ -154,7 +158,7 @@ path = "/webhooks/ittybit"
 verify = "ittybit"
 secret = "proc-webhook-secret"
 event = "media.processed"
-%s`, pc.Listen, pc.ShutdownTimeout, pc.AdminListen, procAdminToken, pc.Queue, pc.Listeners)
+%s`, pc.Listen, pc.ShutdownTimeout, pc.AdminListen, procAdminToken, pc.Storage, pc.Queue, pc.Listeners)
 }
 
 func writeFile(t testing.TB, path, body string) {
@@ -172,7 +176,7 @@ func writeFile(t testing.TB, path, body string) {
 // in WAL mode allows this beside a running server).
 func execAppDB(t testing.TB, cfg *config.Config, stmts ...string) {
 	t.Helper()
-	d, err := db.Open(context.Background(), cfg.Database, cfg.Dir)
+	d, err := db.Open(context.Background(), dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +191,7 @@ func execAppDB(t testing.TB, cfg *config.Config, stmts ...string) {
 // queryAppDB returns every row of query against the config's app database.
 func queryAppDB(t testing.TB, cfg *config.Config, query string, args ...any) []map[string]any {
 	t.Helper()
-	d, err := db.Open(context.Background(), cfg.Database, cfg.Dir)
+	d, err := db.Open(context.Background(), dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +426,7 @@ func (b *syncBuffer) String() string {
 // status and the event id of the answer.
 func postTo(t testing.TB, url string, src config.Source, body []byte) (int, string) {
 	t.Helper()
-	headers, err := ingest.Sign(src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(src), body, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

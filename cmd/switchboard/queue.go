@@ -28,10 +28,13 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			Retention:    cfg.Queue.Retention.D(),
 			MaxDepth:     cfg.Queue.MaxDepth,
 			CrashLimit:   cfg.Queue.CrashLimit,
+			MinFreeBytes: int64(cfg.Storage.MinFree),
 			Logger:       logger,
 		})
 	case "nats":
 		return openNATSQueue(ctx, cfg, logger)
+	case "postgres":
+		return openPostgres(ctx, cfg, logger)
 	}
 	return nil, fmt.Errorf("queue.backend: %q is not a queue backend this build has", cfg.Queue.Backend)
 }

@@ -5,21 +5,28 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/engine/admin"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/watch"
 )
 
 // reloadDebounce groups the several events one save makes into one reload.
 const reloadDebounce = 100 * time.Millisecond
 
-// watch reloads config and scripts whenever config.toml, .env, or a file
-// in a directory holding a listener's script changes.
+// watch reloads config and scripts when config.toml, .env or a file a
+// listener depends on changes (see reloadWanted); other files in the
+// watched directories (a log, a database) are ignored.
 func (a *App) watch(ctx context.Context) error {
-	w, err := script.NewWatcher(a.watchPaths(), reloadDebounce, func(changed []string) { a.Reload(changed) })
+	w, err := watch.New(a.watchPaths(), watch.Options{
+		Debounce: reloadDebounce,
+		Want:     a.reloadWanted,
+		OnChange: func(changed []string) { a.Reload(changed) },
+	})
 	if err != nil {
 		return fmt.Errorf("watch config and scripts: %w", err)
 	}
@@ -27,7 +34,6 @@ func (a *App) watch(ctx context.Context) error {
 	a.watcher = w
 	a.reloadMu.Unlock()
 	w.Start(ctx)
-	a.closers = append(a.closers, func(context.Context) error { return w.Close() })
 	return nil
 }
 
@@ -45,6 +51,38 @@ func (a *App) watchPaths() []string {
 		}
 	}
 	return paths
+}
+
+// reloadWanted says whether a change to path can change what a reload
+// builds: config.toml, .env, a file the compiled scripts were built from
+// (also when reached through a symlink), or a listener's script. While
+// the last reload was refused, any listener module (.js, .ts, .json, …)
+// counts too, since the fix may be a file nothing could import yet. A
+// watched directory itself (reported when the watch lost track) and a
+// ConfigMap swap (..data) always count. It runs on the watcher's
+// goroutine for each changed path, before the debounce.
+func (a *App) reloadWanted(path string) bool {
+	if path == a.cfg.Path || path == filepath.Join(a.cfg.Dir, ".env") || filepath.Base(path) == "..data" {
+		return true
+	}
+	if st := a.status.Load(); st != nil && !st.OK && script.IsModule(path) {
+		return true
+	}
+	for _, l := range a.router.Routes().Listeners {
+		if path == l.Script || path == filepath.Dir(l.Script) {
+			return true
+		}
+	}
+	inputs := a.scripts.Load().Inputs()
+	if _, found := slices.BinarySearch(inputs, path); found {
+		return true
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil || real == path {
+		return false
+	}
+	_, found := slices.BinarySearch(inputs, real)
+	return found
 }
 
 // Reload re-reads config.toml and recompiles the scripts. A config that
@@ -73,20 +111,21 @@ func (a *App) Reload(changed []string) error {
 }
 
 func (a *App) reload() error {
-	cfg, err := config.Load(a.cfg.Path)
+	cfg, err := a.cfg.Reload()
 	if err != nil {
 		return err
 	}
 	cur := a.router.Generation()
-	gen, set, err := a.build(cfg, cur.Seq+1, a.scripts)
+	gen, set, err := a.build(cfg, cur.Seq+1, a.scripts.Load())
 	if err != nil {
 		return err
 	}
-	if err := a.ingest.SetSources(cfg.Sources); err != nil {
+	if err := a.ingest.SetSources(ingestSources(cfg)); err != nil {
 		return err
 	}
-	// One swap: routes, settings and scripts change together.
-	a.scripts = set
+	// One swap: routes, settings and scripts change together (scripts
+	// is only the set the next build reuses, and what the watcher wants).
+	a.scripts.Store(set)
 	a.router.Swap(gen)
 	a.pending = cfg
 	if a.watcher != nil {

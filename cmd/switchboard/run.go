@@ -7,17 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/admin"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/host/emit"
 	"github.com/switchboard/switchboard/engine/host/kv"
 	"github.com/switchboard/switchboard/engine/script"
-	"github.com/switchboard/switchboard/engine/store"
 )
 
 // cmdRun runs one listener once, in this process, on a payload file. With
@@ -114,36 +113,61 @@ func reportRun(w io.Writer, l *engine.Listener, end engine.Ending, took time.Dur
 }
 
 // localModules opens the host bindings for a one-off run. kv and emit
-// need the queue file, which a running server holds locked: then they
-// throw a clear error when used instead of hanging.
+// need the queue. The embedded queue's file is locked while a server
+// runs: then kv reads go through the server's admin API, and kv writes
+// and emit (which a dry run records instead of making) throw a clear
+// error.
 func localModules(ctx context.Context, cfg *config.Config, logger *slog.Logger) ([]engine.Module, func(), error) {
 	appDB, modules, err := openBindings(ctx, cfg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	q, err := store.Open(store.Options{Path: filepath.Join(cfg.Resolve(cfg.Storage.Dir), "queue.db"), Logger: logger})
-	if err != nil {
-		unavailable := fmt.Errorf("unavailable in `switchboard run`: %w (stop the server, or use --dry-run)", err)
-		modules = append(modules, kv.New(failingKV{unavailable}), emit.New(failingSubmitter{unavailable}))
-		return modules, func() { appDB.Close() }, nil
-	}
 	routes, err := cfg.Routes()
 	if err != nil {
-		q.Close(context.Background())
 		appDB.Close()
 		return nil, nil, err
+	}
+	q, err := openQueue(ctx, cfg, logger)
+	if err != nil {
+		held := fmt.Errorf("the queue is not available to `switchboard run` (%w): stop the server, or run with --dry-run to record kv writes and emits instead", err)
+		modules = append(modules, kv.New(serverKV{client: runAdminClient(cfg), held: held}), emit.New(failingSubmitter{held}))
+		return modules, func() { appDB.Close() }, nil
 	}
 	modules = append(modules, kv.New(q), emit.New(engine.NewRouter(q, engine.NewGeneration(1, routes, nil))))
 	return modules, func() { q.Close(context.Background()); appDB.Close() }, nil
 }
 
-type failingKV struct{ err error }
-
-func (f failingKV) KVGet(context.Context, string, string) ([]byte, bool, error) {
-	return nil, false, f.err
+// serverKV reads kv through the running server's admin API; writes need
+// the queue itself.
+type serverKV struct {
+	client *admin.Client // nil: no admin API to ask
+	held   error
 }
-func (f failingKV) KVSet(context.Context, string, string, []byte, time.Duration) error { return f.err }
-func (f failingKV) KVDelete(context.Context, string, string) error                     { return f.err }
+
+func (s serverKV) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	if s.client == nil {
+		return nil, false, s.held
+	}
+	v, ok, err := s.client.KVGet(ctx, ns, key)
+	if err != nil {
+		return nil, false, fmt.Errorf("read kv through the running server's admin API: %w", err)
+	}
+	return v, ok, nil
+}
+func (s serverKV) KVSet(context.Context, string, string, []byte, time.Duration) error { return s.held }
+func (s serverKV) KVDelete(context.Context, string, string) error                     { return s.held }
+
+// runAdminClient is the admin client of the server cfg describes, nil if
+// its admin API is off or its token unknown.
+func runAdminClient(cfg *config.Config) *admin.Client {
+	f := newAdminFlags("run")
+	f.config = cfg.Path
+	c, err := f.client()
+	if err != nil {
+		return nil
+	}
+	return c
+}
 
 type failingSubmitter struct{ err error }
 

@@ -31,7 +31,7 @@ func seedDemoDB(t *testing.T, cfg *config.Config) {
 	if err := os.MkdirAll(cfg.Resolve("data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, cfg.Database, cfg.Dir)
+	d, err := db.Open(ctx, dbOptions(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestLogs_NoSecrets(t *testing.T) {
 	var events []string
 	for i, name := range []string{"ittybit_task_completed.json", "ittybit_event_succeeded.json", "ittybit_task_failed.json", "ittybit_event_succeeded.json"} {
 		payload := fixture(t, name)
-		headers, err := ingest.Sign(cfg.Sources[0], payload, time.Now())
+		headers, err := ingest.Sign(ingestSource(cfg.Sources[0]), payload, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

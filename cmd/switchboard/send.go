@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 // way the real sender would, and POSTs it to the running server.
 func cmdSend(ctx context.Context, args []string, stdout io.Writer) error {
 	f := newFlags("send")
-	url := f.String("url", "", "base URL of the server (default: http://<server.listen>)")
+	url := f.String("url", "", "the server's base URL (http://host:port), or the full URL to post to (default: http://<server.listen>)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -43,15 +44,11 @@ func cmdSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	headers, err := ingest.Sign(*src, body, time.Now())
+	headers, err := ingest.Sign(ingestSource(*src), body, time.Now())
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	base := *url
-	if base == "" {
-		base = "http://" + cfg.Server.Listen
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+src.Path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sendURL(*url, cfg.Server.Listen, src.Path), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -70,4 +67,18 @@ func cmdSend(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("server answered %s", resp.Status)
 	}
 	return nil
+}
+
+// sendURL is where send posts: --url as given when its path already ends
+// with the source's path (a full URL), else --url (or server.listen) as
+// the base the source's path is appended to.
+func sendURL(flag, listen, path string) string {
+	if flag == "" {
+		return "http://" + listen + path
+	}
+	u, err := neturl.Parse(flag)
+	if err == nil && strings.HasSuffix(strings.TrimRight(u.Path, "/"), path) {
+		return flag
+	}
+	return strings.TrimRight(flag, "/") + path
 }

@@ -19,10 +19,12 @@ import (
 // A second signal interrupts them at once.
 func cmdServe(ctx context.Context, args []string, _ io.Writer) error {
 	f := newFlags("serve")
+	listen := f.String("listen", "", "webhook address host:port (default: $"+config.ListenEnv+", then server.listen)")
+	adminListen := f.String("admin-listen", "", "admin address host:port (default: $"+config.AdminListenEnv+", then admin.listen)")
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(f.config)
+	cfg, err := config.LoadWith(f.config, config.Overrides{Listen: *listen, AdminListen: *adminListen})
 	if err != nil {
 		return err
 	}
@@ -52,6 +54,35 @@ func cmdServe(ctx context.Context, args []string, _ io.Writer) error {
 	}
 	logger.Info("stopped")
 	return runErr
+}
+
+// logServing is the start-up line: a URL per source to point senders at,
+// the dashboard's URL, and where the admin token is (never the token).
+func (a *App) logServing() {
+	hooks := make([]string, 0, len(a.cfg.Sources))
+	for _, src := range a.cfg.Sources {
+		hooks = append(hooks, "http://"+a.PublicAddr.String()+src.Path)
+	}
+	args := []any{"webhooks", hooks}
+	if a.AdminAddr != nil {
+		args = append(args, "dashboard", "http://"+a.AdminAddr.String()+"/", "admin_token", tokenWhere(a.cfg))
+	} else {
+		args = append(args, "dashboard", "off (admin.listen is empty)")
+	}
+	args = append(args, "listeners", len(a.router.Routes().Listeners), "workers", a.cfg.Queue.Workers)
+	a.logger.Info("switchboard serving", args...)
+}
+
+// tokenWhere says where the admin token is: the file the server wrote, or
+// the config key (and variable) that set it.
+func tokenWhere(cfg *config.Config) string {
+	if cfg.Admin.Token == "" {
+		return tokenFile(cfg)
+	}
+	if ref, ok := cfg.FromEnv("admin.token"); ok {
+		return "admin.token in " + cfg.Path + " (" + ref + ")"
+	}
+	return "admin.token in " + cfg.Path
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

@@ -18,15 +18,27 @@ import (
 // starts, then the real pool (lease, run in goja, record the outcome)
 // drains them. Reported: jobs/s. Set -benchtime to a count (e.g. 20000x):
 // a time-based run would size the backlog from a tiny first round.
+//
+// The order_by variants give the listener `order_by = "id"`: with a key
+// per event (ordering's bookkeeping, nothing held back), and with 16 keys
+// (each key's jobs one at a time, 16 running at most).
 func BenchmarkWorkers_Trivial(b *testing.B) {
 	for _, workers := range []int{4, 8} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchWorkers(b, workers) })
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchWorkers(b, workers, 0) })
 	}
+	b.Run("workers=4/order_by=distinct", func(b *testing.B) { benchWorkers(b, 4, -1) })
+	b.Run("workers=4/order_by=16keys", func(b *testing.B) { benchWorkers(b, 4, 16) })
 }
 
-func benchWorkers(b *testing.B, workers int) {
+// benchWorkers drains b.N jobs with workers; keys < 0 orders by a key
+// per event, keys > 0 by that many keys, 0 not at all.
+func benchWorkers(b *testing.B, workers, keys int) {
 	ctx := context.Background()
-	cfg, err := benchConfig(b.TempDir(), benchOptions{workers: workers})
+	o := benchOptions{workers: workers}
+	if keys != 0 {
+		o.orderBy = "id"
+	}
+	cfg, err := benchConfig(b.TempDir(), o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,14 +47,22 @@ func benchWorkers(b *testing.B, workers int) {
 		b.Fatal(err)
 	}
 	defer app.Close(context.Background())
-	payload := []byte(`{"id":"task_1","status":"succeeded"}`)
 	// Queue the backlog from several goroutines so it group-commits.
 	var g errgroup.Group
 	g.SetLimit(32)
 	for i := range b.N {
 		g.Go(func() error {
+			key := i
+			if keys > 0 {
+				key = i % keys
+			}
+			payload := fmt.Appendf(nil, `{"id":"task_%d","status":"succeeded"}`, key)
+			decoded, err := engine.DecodePayload(payload)
+			if err != nil {
+				return err
+			}
 			ev := &engine.Event{Name: "bench.event", Source: "bench", DeliveryID: strconv.Itoa(i), Payload: payload}
-			_, err := app.router.Submit(ctx, ev, map[string]any{})
+			_, err = app.router.Submit(ctx, ev, decoded)
 			return err
 		})
 	}
@@ -54,7 +74,7 @@ func benchWorkers(b *testing.B, workers int) {
 	b.ResetTimer()
 	start := time.Now()
 	go app.Run(runCtx)
-	st, err := drain(ctx, app, 5*time.Minute, 0)
+	st, err := drain(ctx, app, 5*time.Minute)
 	if err != nil {
 		b.Fatal(err)
 	}

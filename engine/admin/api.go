@@ -73,7 +73,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		Source: q.Get("source"), DeliveryID: q.Get("delivery"),
 	})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list events: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, EventPage{Events: nonNil(res.Events), Next: res.Next})
@@ -83,7 +83,7 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ev, jobs, err := s.opts.Store.GetEvent(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get event %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, EventDetail{Event: *ev, Jobs: nonNil(jobs)})
@@ -97,7 +97,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := s.opts.Replay(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("replay event %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ReplayResult{Event: id, Jobs: nonNil(ids)})
@@ -125,7 +125,7 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 		After:         q.Get("after"),
 	})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("list jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	page := JobPage{Jobs: nonNil(jobs)}
@@ -139,7 +139,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	job, err := s.opts.Store.GetJob(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("get job %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, job)
@@ -166,7 +166,7 @@ func (s *Server) handleForgetJob(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
 	n, err := s.opts.Store.RetryFailed(r.Context(), failedFilter(r))
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("retry failed jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: n})
@@ -175,7 +175,7 @@ func (s *Server) handleRetryFailed(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleFlushFailed(w http.ResponseWriter, r *http.Request) {
 	n, err := s.opts.Store.FlushFailed(r.Context(), failedFilter(r))
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("flush failed jobs: %w", err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Count{Count: n})

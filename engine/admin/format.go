@@ -52,10 +52,16 @@ func FormatJob(w io.Writer, j *engine.Job) error {
 	if j.Crashes > 0 {
 		fmt.Fprintf(tw, "crashes:\t%d\n", j.Crashes)
 	}
+	if j.OrderKey != "" {
+		fmt.Fprintf(tw, "order key:\t%s\n", line(j.OrderKey))
+	}
 	fmt.Fprintf(tw, "run at:\t%s\n", stamp(j.RunAt))
 	fmt.Fprintf(tw, "created:\t%s\n", stamp(j.CreatedAt))
 	fmt.Fprintf(tw, "updated:\t%s\n", stamp(j.UpdatedAt))
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := formatAttempts(w, j.Attempts); err != nil {
 		return err
 	}
 	if e := j.LastError; e != nil {
@@ -66,6 +72,25 @@ func FormatJob(w io.Writer, j *engine.Job) error {
 		}
 	}
 	return nil
+}
+
+// formatAttempts writes a job's attempts as a table, oldest first.
+func formatAttempts(w io.Writer, attempts []engine.Attempt) error {
+	if len(attempts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nattempts:")
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  #\tSTARTED\tTOOK\tOUTCOME\tERROR")
+	for _, a := range attempts {
+		msg := ""
+		if a.Error != nil {
+			msg = string(a.Error.Kind) + ": " + a.Error.Message
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", a.N, stamp(a.StartedAt), a.Duration.Round(time.Microsecond),
+			a.Outcome, line(truncate(100, msg)))
+	}
+	return tw.Flush()
 }
 
 // FormatEvents writes events as an aligned table, one line each.

@@ -46,7 +46,7 @@ func NewMetrics() *Metrics {
 		}, []string{"source"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_jobs_finished_total",
-			Help: "Job attempts finished, by listener and outcome (succeeded, retry, snoozed, failed).",
+			Help: "Job attempts finished, by listener and outcome (succeeded, retry, snoozed, failed, interrupted); jobs handed back unrun are not attempts.",
 		}, []string{"listener", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchboard_job_duration_seconds",

@@ -50,6 +50,7 @@ type Options struct {
 	Token string
 	// Replay creates new jobs for every current listener that hears the
 	// event and returns their ids. Nil makes replay answer 503.
+	// Like the Store's, its errors name the event and what failed.
 	Replay func(ctx context.Context, eventID string) ([]string, error)
 	// Status reports the last reload. Nil means scripts are never
 	// reported as loaded.
@@ -57,6 +58,8 @@ type Options struct {
 	// Routes returns the listeners serving now, for stats and the
 	// dashboard. Nil shows none.
 	Routes func() *engine.Routes
+	// KV serves GET /api/kv/{ns}/{key} (reads only); nil answers 503.
+	KV engine.KV
 	// Metrics is exposed on /metrics; nil makes a fresh set.
 	Metrics *Metrics
 	// Logger receives server-side failures; nil means slog.Default().
@@ -148,6 +151,7 @@ func (s *Server) routes() http.Handler {
 	api("DELETE /api/failed", s.handleFlushFailed)
 	api("GET /api/stats", s.handleStats)
 	api("GET /api/config/status", s.handleConfigStatus)
+	api("GET /api/kv/{ns}/{key}", s.handleKVGet)
 	// Anything else: authenticate first, so unknown paths do not reveal
 	// which routes exist to callers without the token.
 	mux.Handle("/", s.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"net/netip"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Config is config.toml as written by the user, after ${VAR} expansion.
@@ -26,6 +29,14 @@ type Config struct {
 	// paths in the file are resolved against Dir.
 	Path string `toml:"-"`
 	Dir  string `toml:"-"`
+
+	// fromEnv maps each key whose value came from the environment to its
+	// text as written ("${ITTYBIT_API_KEY}"), so errors name it, never
+	// the value.
+	fromEnv map[string]string
+	// overrides are the serve flags this config was loaded with; Reload
+	// applies them again.
+	overrides Overrides
 }
 
 // Server is the public webhook listener.
@@ -48,6 +59,9 @@ type Admin struct {
 // Storage says where the embedded queue keeps its file.
 type Storage struct {
 	Dir string `toml:"dir"`
+	// MinFree is the free space on the queue's filesystem below which
+	// /readyz reports the queue unwritable, before commits start failing.
+	MinFree Size `toml:"min_free"`
 }
 
 // Queue configures the durable queue and the worker pool.
@@ -58,6 +72,10 @@ type Queue struct {
 	MaxDepth     int      `toml:"max_depth"`     // pending jobs above this → 503; 0 = unbounded
 	DedupeWindow Duration `toml:"dedupe_window"` // remember delivery ids this long
 	CrashLimit   int      `toml:"crash_limit"`   // crash-recoveries before a job is parked as failed
+	// The postgres backend (see PostgresDSN for the dsn's default).
+	DSN          Secret   `toml:"dsn"`
+	Schema       string   `toml:"schema"`        // where its tables live
+	PollInterval Duration `toml:"poll_interval"` // how often idle workers look when LISTEN/NOTIFY cannot reach them
 }
 
 // Defaults apply to every listener that does not set the key itself.
@@ -99,6 +117,9 @@ type HTTP struct {
 	ConnectTimeout   Duration `toml:"connect_timeout"`
 	MaxResponseBytes Size     `toml:"max_response_bytes"`
 	MaxRedirects     int      `toml:"max_redirects"`
+
+	// CIDRs is AllowCIDRs parsed by Validate.
+	CIDRs []netip.Prefix `toml:"-"`
 }
 
 // Ittybit configures the `ittybit` binding.
@@ -136,8 +157,10 @@ type Source struct {
 	Encoding  string `toml:"encoding"`  // hex | base64
 	Prefix    string `toml:"prefix"`    // e.g. "sha256="
 
-	// Secrets is Secret normalised by Validate.
-	Secrets []Secret `toml:"-"`
+	// Secrets is Secret normalised by Validate; Limit is Rate parsed (zero
+	// when Rate is empty).
+	Secrets []Secret    `toml:"-"`
+	Limit   engine.Rate `toml:"-"`
 }
 
 // Listener is one [[listeners]] table. Zero values take [defaults].
@@ -173,13 +196,15 @@ func Default() Config {
 			ShutdownTimeout: Duration(30 * time.Second),
 		},
 		Admin:   Admin{Listen: "127.0.0.1:8081"},
-		Storage: Storage{Dir: "data"},
+		Storage: Storage{Dir: "data", MinFree: 16 << 20},
 		Queue: Queue{
 			Backend:      "bbolt",
 			Workers:      4,
 			Retention:    Duration(7 * 24 * time.Hour),
 			DedupeWindow: Duration(7 * 24 * time.Hour),
 			CrashLimit:   3,
+			Schema:       "switchboard",
+			PollInterval: Duration(time.Second),
 		},
 		NATS: defaultNATS(),
 		Defaults: Defaults{

@@ -77,9 +77,6 @@ func TestParse_Defaults(t *testing.T) {
 	if got := c.Sources[0].Secrets[0].Reveal(); got != "s3cret" {
 		t.Errorf("secret = %q", got)
 	}
-	if c.Sources[0].Tolerance.D() != 5*time.Minute {
-		t.Errorf("tolerance default = %s", c.Sources[0].Tolerance.D())
-	}
 }
 
 func TestParse_Errors(t *testing.T) {

@@ -70,15 +70,19 @@ func expandString(key, s string, lookup lookupFunc) (string, error) {
 	return out, nil
 }
 
-// expandAll walks every string reachable from v (a pointer to a struct)
-// and expands ${VAR} references in place, naming keys by their TOML tags.
-func expandAll(v any, lookup lookupFunc) error {
+// expandAll walks every string reachable from c and expands ${VAR}
+// references in place, naming keys by their TOML tags. It records, in
+// c.fromEnv, each key whose value it expanded and the text as written.
+func expandAll(c *Config, lookup lookupFunc) error {
 	var errs []error
-	walkStrings(reflect.ValueOf(v).Elem(), "", func(key string, s string) string {
+	walkStrings(reflect.ValueOf(c).Elem(), "", func(key string, s string) string {
 		out, err := expandString(key, s, lookup)
 		if err != nil {
 			errs = append(errs, err)
 			return s
+		}
+		if varRef.MatchString(s) {
+			c.markFromEnv(key, s)
 		}
 		return out
 	})
@@ -134,4 +138,37 @@ func join(prefix, name string) string {
 		return name
 	}
 	return prefix + "." + name
+}
+
+// val shows the value of key in an error message: quoted as written, or,
+// when the value came from the environment, the reference it came from
+// (`the value of ${ITTYBIT_API_KEY}`) and never the value itself: a
+// secret put in the wrong key must not be printed back.
+func (c *Config) val(key, v string) string {
+	written, ok := c.fromEnv[key]
+	if !ok {
+		return fmt.Sprintf("%q", v)
+	}
+	if m := varRef.FindStringSubmatchIndex(written); m != nil && m[0] == 0 && m[1] == len(written) {
+		return "the value of " + written
+	}
+	return fmt.Sprintf("the value of %q", written)
+}
+
+// markFromEnv records that key's value came from the environment, written
+// as written ("${VAR}", "/hooks/${VAR}").
+func (c *Config) markFromEnv(key, written string) {
+	if c.fromEnv == nil {
+		c.fromEnv = map[string]string{}
+	}
+	c.fromEnv[key] = written
+}
+
+// FromEnv reports whether key's value ("admin.token", "sources[0].secret")
+// came from the environment, and the text that named it
+// ("${SWITCHBOARD_ADMIN_TOKEN}"), for saying where a value is without
+// showing it.
+func (c *Config) FromEnv(key string) (string, bool) {
+	w, ok := c.fromEnv[key]
+	return w, ok
 }

@@ -6,25 +6,51 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
 
 // Load reads the config file at path over Default(), expands ${VAR}
-// references (environment first, then .env beside the file) and validates
-// the result. Errors name the file, line and key at fault.
-func Load(path string) (*Config, error) {
+// references (environment first, then .env beside the file), applies the
+// SWITCHBOARD_LISTEN and SWITCHBOARD_ADMIN_LISTEN variables, and
+// validates the result. Errors name the file, line and key at fault.
+func Load(path string) (*Config, error) { return LoadWith(path, Overrides{}) }
+
+// Overrides replace, for this process, what the file and the environment
+// say: the serve command's flags. Empty fields change nothing.
+type Overrides struct {
+	Listen      string // server.listen (serve --listen)
+	AdminListen string // admin.listen (serve --admin-listen)
+}
+
+// LoadWith is Load with the overrides applied last. Reload keeps them.
+func LoadWith(path string, o Overrides) (*Config, error) {
+	abs, data, lookup, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseWith(abs, data, lookup, o)
+}
+
+// Reload reads c's file again, as it was first read: with the same
+// overrides, the environment and .env as they are now.
+func (c *Config) Reload() (*Config, error) { return LoadWith(c.Path, c.overrides) }
+
+// readFile reads the config file and its .env, and returns the file's
+// absolute path, its bytes and the variable lookup.
+func readFile(path string) (string, []byte, lookupFunc, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return "", nil, nil, fmt.Errorf("load config: %w", err)
 	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return "", nil, nil, fmt.Errorf("load config: %w", err)
 	}
 	dotenv, err := readDotEnv(filepath.Join(filepath.Dir(abs), ".env"))
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return "", nil, nil, fmt.Errorf("load config: %w", err)
 	}
 	lookup := func(name string) (string, bool) {
 		if v, ok := os.LookupEnv(name); ok {
@@ -33,25 +59,54 @@ func Load(path string) (*Config, error) {
 		v, ok := dotenv[name]
 		return v, ok
 	}
-	return Parse(abs, data, lookup)
+	return abs, data, lookup, nil
 }
 
 // Parse decodes data (the file at path) with lookup resolving ${VAR}.
 func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	return parseWith(path, data, lookup, Overrides{})
+}
+
+func parseWith(path string, data []byte, lookup lookupFunc, o Overrides) (*Config, error) {
 	c := Default()
 	// The default backoff list is replaced, not merged, when the file sets one.
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(path, err)
 	}
-	c.Path, c.Dir = path, filepath.Dir(path)
+	c.Path, c.Dir, c.overrides = path, filepath.Dir(path), o
 	if err := expandAll(&c, lookup); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
+	c.applyListenOverrides(lookup)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	return &c, nil
+}
+
+// ListenEnv and AdminListenEnv name the variables that replace
+// server.listen and admin.listen (a serve flag replaces both).
+const (
+	ListenEnv      = "SWITCHBOARD_LISTEN"
+	AdminListenEnv = "SWITCHBOARD_ADMIN_LISTEN"
+)
+
+// applyListenOverrides sets the listen addresses from the environment
+// (when set and not empty), then from the overrides.
+func (c *Config) applyListenOverrides(lookup lookupFunc) {
+	set := func(key string, field *string, env, flag string) {
+		if v, ok := lookup(env); ok && strings.TrimSpace(v) != "" {
+			*field = strings.TrimSpace(v)
+			c.markFromEnv(key, "${"+env+"}")
+		}
+		if flag != "" {
+			*field = flag
+			delete(c.fromEnv, key)
+		}
+	}
+	set("server.listen", &c.Server.Listen, ListenEnv, c.overrides.Listen)
+	set("admin.listen", &c.Admin.Listen, AdminListenEnv, c.overrides.AdminListen)
 }
 
 // decodeError turns go-toml's errors into "file:line:col: key: problem".

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Duration is a time.Duration written as "10s", "1m30s" or "7d" in TOML.
@@ -26,21 +28,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// ParseDuration accepts time.ParseDuration syntax and whole days ("7d").
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err == nil && n >= 0 {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a duration (like \"500ms\", \"30s\", \"5m\", \"7d\")", s)
-	}
-	return v, nil
-}
+// ParseDuration accepts time.ParseDuration syntax and whole days ("7d");
+// it is engine.ParseDuration, which scripts' durations use too.
+func ParseDuration(s string) (time.Duration, error) { return engine.ParseDuration(s) }
 
 // Size is a byte count written as an integer or "5MiB", "512KB", "1GiB".
 type Size int64
@@ -76,28 +66,6 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Secret is a string that never prints: String, Format and MarshalText
-// give "<redacted>", so a secret cannot leak through logs, errors or the
-// admin API by accident. Reveal returns the value for the one place that
-// needs it.
-type Secret string
-
-// Reveal returns the secret's value.
-func (s Secret) Reveal() string { return string(s) }
-
-// String redacts.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<redacted>"
-}
-
-// Format redacts for every verb, %q and %#v included.
-func (s Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
-
-// MarshalText redacts, so JSON and TOML encoders never write the value.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// UnmarshalText reads the value (MarshalText's redaction is one-way).
-func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(b); return nil }
+// Secret is engine.Secret: a string that never prints ("<redacted>"),
+// whose Reveal gives the value.
+type Secret = engine.Secret

@@ -6,14 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // benchBody is a 1 KiB JSON object, the size NOTES.md measures with.
 var benchBody = []byte(fmt.Sprintf(`{"id":"evt_1","object":"event","kind":"task.succeeded","pad":%q}`, strings.Repeat("x", 960)))
 
-func benchVerify(b *testing.B, src config.Source) {
+func benchVerify(b *testing.B, src Source) {
 	v, err := NewVerifier(src)
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +47,7 @@ func BenchmarkVerify_HMAC(b *testing.B) {
 // connections, one per parallel goroutine.
 func BenchmarkHandler(b *testing.B) {
 	src := ittybitSource()
-	s := newTestServer(b, config.Server{}, nullSubmitter{}, src)
+	s := newTestServer(b, Options{}, nullSubmitter{}, src)
 	url := startServer(b, s) + src.Path
 	h, err := Sign(src, benchBody, time.Now())
 	if err != nil {

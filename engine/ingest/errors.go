@@ -59,11 +59,27 @@ func statusOf(err error) (int, string) {
 	return fiber.StatusInternalServerError, "internal error"
 }
 
-// writeError answers with statusOf's status and a JSON error body. It is
-// the Fiber app's ErrorHandler, so fasthttp's own errors (413, 431,
-// timeouts) get the same shape.
-func writeError(c *fiber.Ctx, err error) error {
+// writeError is the Fiber app's ErrorHandler: every refused request,
+// whether the handler refused it or fasthttp did before the handler ran
+// (413, 431, timeouts, malformed requests), is answered here with
+// statusOf's status and a JSON error body, counted through Observe and
+// logged (rate-limited). A connection refused mid-request is drained
+// before it closes, so a sender still writing its body reads the answer.
+func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	code, msg := statusOf(err)
+	var fe *fiber.Error
+	beforeHandler := errors.As(err, &fe) // fasthttp's own refusals arrive as *fiber.Error
+	if beforeHandler {
+		lingerOnClose(c.Context().Conn())
+	}
+	source := ""
+	if rt := s.lookup(c.Path()); rt != nil {
+		source = rt.src.Name
+	}
+	if s.opts.Observe != nil {
+		s.opts.Observe(source, code)
+	}
+	s.rejects.log(source, c.IP(), code, err)
 	if code == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}

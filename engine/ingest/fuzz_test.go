@@ -12,15 +12,13 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // fuzzVerify runs src's verifier on arbitrary bytes placed in the named
 // headers. It must never panic, and may accept only when genuine (an
 // independent recomputation of the MAC) says the input was signed with
 // the key.
-func fuzzVerify(f *testing.F, src config.Source, names [3]string, genuine func(h MapHeader, body []byte) bool) {
+func fuzzVerify(f *testing.F, src Source, names [3]string, genuine func(h MapHeader, body []byte) bool) {
 	v, err := NewVerifier(src)
 	if err != nil {
 		f.Fatal(err)
@@ -98,7 +96,7 @@ func FuzzHandler(f *testing.F) {
 	const limit = 4096
 	rec := &recorder{}
 	src := ittybitSource()
-	s, err := New(config.Server{BodyLimit: limit}, []config.Source{src}, rec, discardLogger())
+	s, err := New(Options{BodyLimit: limit, Logger: discardLogger()}, []Source{src}, rec)
 	if err != nil {
 		f.Fatal(err)
 	}

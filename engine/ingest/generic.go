@@ -11,8 +11,6 @@ import (
 	"hash"
 	"strings"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // generic verifies the configurable `hmac` scheme: src.Header holds
@@ -27,7 +25,7 @@ type generic struct {
 	encoding string
 }
 
-func newGeneric(src config.Source, secrets [][]byte) (*generic, error) {
+func newGeneric(src Source, secrets [][]byte) (*generic, error) {
 	if src.Header == "" {
 		return nil, errors.New("header: must be set for verify = \"hmac\"")
 	}

@@ -9,19 +9,19 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
-func ittybitSource() config.Source {
-	return config.Source{Name: "ittybit", Path: "/webhooks/ittybit", Verify: "ittybit", Secret: secretA, EventField: "kind"}
+func ittybitSource() Source {
+	return Source{Name: "ittybit", Path: "/webhooks/ittybit", Verify: "ittybit", Secrets: sec(secretA), EventField: "kind"}
 }
 
 func TestHandler_Accepted(t *testing.T) {
 	rec := &recorder{}
 	src := ittybitSource()
-	s := newTestServer(t, config.Server{}, rec, src)
+	s := newTestServer(t, Options{}, rec, src)
 	body := []byte(`{"id":"evt_42","object":"event","kind":"task.succeeded","data":{"n":12345678901234567890}}`)
 	h := signed(t, src, body)
 	h["User-Agent"] = "ittybit-webhooks/1"
@@ -30,7 +30,8 @@ func TestHandler_Accepted(t *testing.T) {
 		t.Fatalf("got %d %v, want 200 ok evt_1", resp.StatusCode, out)
 	}
 	ev := rec.last()
-	if ev.Name != "task.succeeded" || ev.Source != "ittybit" || ev.DeliveryID != "evt_42" || ev.ReceivedAt.IsZero() {
+	if ev.Name != "task.succeeded" || ev.Source != "ittybit" || ev.DeliveryID != "evt_42" || !ev.ReceivedAt.IsZero() {
+		// ReceivedAt is the router's to set (engine.Router.Submit), once.
 		t.Fatalf("event = %+v", ev)
 	}
 	if !bytes.Equal(ev.Payload, body) {
@@ -67,7 +68,7 @@ func TestHandler_Rejected(t *testing.T) {
 		{name: "missing signature", method: "POST", path: src.Path, body: body, code: 401, msg: "invalid signature"},
 		{name: "bad signature on invalid JSON is 401 not 400", method: "POST", path: src.Path, headers: forged, body: []byte(`{not json`), code: 401, msg: "invalid signature"},
 		{name: "tampered body", method: "POST", path: src.Path, headers: good, body: []byte(`{"kind":"task.failed"}`), code: 401, msg: "invalid signature"},
-		{name: "not JSON", method: "POST", path: src.Path, headers: signed(t, src, []byte(`hello`)), body: []byte(`hello`), code: 400, msg: "body is not JSON"},
+		{name: "not JSON", method: "POST", path: src.Path, headers: signed(t, src, []byte(`hello`)), body: []byte(`hello`), code: 400, msg: "body is not JSON: invalid character 'h' looking for beginning of value at byte 1"},
 		{name: "trailing data", method: "POST", path: src.Path, headers: signed(t, src, []byte(`{} {}`)), body: []byte(`{} {}`), code: 400, msg: "body is not JSON: data after the value"},
 		{name: "array", method: "POST", path: src.Path, headers: signed(t, src, []byte(`[1]`)), body: []byte(`[1]`), code: 400, msg: "body is not a JSON object"},
 		{name: "missing event field", method: "POST", path: src.Path, headers: signed(t, src, []byte(`{"type":"x"}`)), body: []byte(`{"type":"x"}`), code: 400, msg: `payload field "kind" with the event name is missing or not a string`},
@@ -78,7 +79,7 @@ func TestHandler_Rejected(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := newTestServer(t, config.Server{}, rec, src)
+			s := newTestServer(t, Options{}, rec, src)
 			resp, out := post(t, s, tc.method, tc.path, tc.headers, tc.body)
 			if resp.StatusCode != tc.code || out["error"] != tc.msg {
 				t.Fatalf("got %d %v, want %d %q", resp.StatusCode, out, tc.code, tc.msg)
@@ -108,7 +109,7 @@ func TestHandler_SubmitErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := ittybitSource()
-			s := newTestServer(t, config.Server{}, &recorder{err: tc.err}, src)
+			s := newTestServer(t, Options{}, &recorder{err: tc.err}, src)
 			body := []byte(`{"kind":"k"}`)
 			resp, out := post(t, s, http.MethodPost, src.Path, signed(t, src, body), body)
 			if resp.StatusCode != tc.code || fmt.Sprint(out) != fmt.Sprint(tc.out) {
@@ -124,8 +125,8 @@ func TestHandler_SubmitErrors(t *testing.T) {
 func TestHandler_RateLimit(t *testing.T) {
 	rec := &recorder{}
 	src := ittybitSource()
-	src.Rate = "2/m"
-	s := newTestServer(t, config.Server{}, rec, src)
+	src.Rate = engine.Rate{N: 2, Per: time.Minute}
+	s := newTestServer(t, Options{}, rec, src)
 	body := []byte(`{"kind":"k"}`)
 	for i := range 2 {
 		if resp, out := post(t, s, http.MethodPost, src.Path, signed(t, src, body), body); resp.StatusCode != 200 {
@@ -143,7 +144,7 @@ func TestHandler_RateLimit(t *testing.T) {
 		t.Fatalf("submitted %d, want 2", rec.count())
 	}
 	// A reload that keeps the rate keeps the bucket: still limited.
-	if err := s.SetSources([]config.Source{src}); err != nil {
+	if err := s.SetSources([]Source{src}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := post(t, s, http.MethodPost, src.Path, signed(t, src, body), body); resp.StatusCode != 429 {
@@ -154,29 +155,29 @@ func TestHandler_RateLimit(t *testing.T) {
 func TestHandler_DeliveryID(t *testing.T) {
 	body := []byte(`{"id":"evt_9","object":"event","kind":"k","ref":{"n":77}}`)
 	legacy := []byte(`{"id":"task_1","object":"task","kind":"k"}`)
-	with := func(src config.Source, f func(*config.Source)) config.Source { f(&src); return src }
+	with := func(src Source, f func(*Source)) Source { f(&src); return src }
 	cases := []struct {
 		name  string
-		src   config.Source
+		src   Source
 		body  []byte
 		extra map[string]string
 		want  string
 	}{
 		{name: "ittybit event envelope", src: ittybitSource(), body: body, want: "evt_9"},
 		{name: "ittybit legacy task: body hash", src: ittybitSource(), body: legacy, want: bodyID(legacy)},
-		{name: "header", src: with(ittybitSource(), func(s *config.Source) { s.DeliveryID = "header:X-Request-Id" }), body: body, extra: map[string]string{"X-Request-Id": "req-5"}, want: "req-5"},
-		{name: "header missing: body hash", src: with(ittybitSource(), func(s *config.Source) { s.DeliveryID = "header:X-Request-Id" }), body: body, want: bodyID(body)},
-		{name: "field number", src: with(ittybitSource(), func(s *config.Source) { s.DeliveryID = "field:ref.n" }), body: body, want: "77"},
-		{name: "body", src: with(ittybitSource(), func(s *config.Source) { s.DeliveryID = "body" }), body: body, want: bodyID(body)},
-		{name: "stripe payload id", src: with(ittybitSource(), func(s *config.Source) { s.Verify = "stripe" }), body: body, want: "evt_9"},
-		{name: "hmac: body hash", src: with(ittybitSource(), func(s *config.Source) { s.Verify, s.Header = "hmac", "X-Sig" }), body: body, want: bodyID(body)},
-		{name: "github delivery header", src: with(ittybitSource(), func(s *config.Source) { s.Verify = "github" }), body: body, want: "from-header"},
-		{name: "standard webhooks id", src: with(ittybitSource(), func(s *config.Source) { s.Verify = "standard-webhooks" }), body: body, want: "from-header"},
+		{name: "header", src: with(ittybitSource(), func(s *Source) { s.DeliveryID = "header:X-Request-Id" }), body: body, extra: map[string]string{"X-Request-Id": "req-5"}, want: "req-5"},
+		{name: "header missing: body hash", src: with(ittybitSource(), func(s *Source) { s.DeliveryID = "header:X-Request-Id" }), body: body, want: bodyID(body)},
+		{name: "field number", src: with(ittybitSource(), func(s *Source) { s.DeliveryID = "field:ref.n" }), body: body, want: "77"},
+		{name: "body", src: with(ittybitSource(), func(s *Source) { s.DeliveryID = "body" }), body: body, want: bodyID(body)},
+		{name: "stripe payload id", src: with(ittybitSource(), func(s *Source) { s.Verify = "stripe" }), body: body, want: "evt_9"},
+		{name: "hmac: body hash", src: with(ittybitSource(), func(s *Source) { s.Verify, s.Header = "hmac", "X-Sig" }), body: body, want: bodyID(body)},
+		{name: "github delivery header", src: with(ittybitSource(), func(s *Source) { s.Verify = "github" }), body: body, want: "from-header"},
+		{name: "standard webhooks id", src: with(ittybitSource(), func(s *Source) { s.Verify = "standard-webhooks" }), body: body, want: "from-header"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := newTestServer(t, config.Server{}, rec, tc.src)
+			s := newTestServer(t, Options{}, rec, tc.src)
 			h := signed(t, tc.src, tc.body)
 			for k, v := range tc.extra {
 				h[k] = v
@@ -203,7 +204,7 @@ func TestHandler_EventName(t *testing.T) {
 	body := []byte(`{"kind":"task.succeeded"}`)
 	cases := []struct {
 		name  string
-		src   config.Source
+		src   Source
 		extra map[string]string
 		code  int
 		want  string
@@ -216,7 +217,7 @@ func TestHandler_EventName(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := newTestServer(t, config.Server{}, rec, tc.src)
+			s := newTestServer(t, Options{}, rec, tc.src)
 			h := signed(t, tc.src, body)
 			for k, v := range tc.extra {
 				h[k] = v
@@ -238,11 +239,11 @@ func TestHandler_EventName(t *testing.T) {
 func TestServer_SetSources(t *testing.T) {
 	rec := &recorder{}
 	a := ittybitSource()
-	s := newTestServer(t, config.Server{}, rec, a)
-	b := config.Source{Name: "gh", Path: "/webhooks/github", Verify: "github", Secret: "gh-secret", Event: "push"}
+	s := newTestServer(t, Options{}, rec, a)
+	b := Source{Name: "gh", Path: "/webhooks/github", Verify: "github", Secrets: sec("gh-secret"), Event: "push"}
 	body := []byte(`{"kind":"k"}`)
 
-	if err := s.SetSources([]config.Source{b}); err != nil {
+	if err := s.SetSources([]Source{b}); err != nil {
 		t.Fatalf("SetSources: %v", err)
 	}
 	if resp, out := post(t, s, http.MethodPost, b.Path, signed(t, b, body), body); resp.StatusCode != 200 {
@@ -252,25 +253,27 @@ func TestServer_SetSources(t *testing.T) {
 		t.Fatalf("removed path: %d, want 404", resp.StatusCode)
 	}
 
-	bad := []config.Source{
-		{Name: "x", Path: "/x", Verify: "github", Event: "e"},                                           // no secret
-		{Name: "y", Path: "no-slash", Verify: "github", Secret: "s", Event: "e"},                        // bad path
-		{Name: "gh", Path: "/webhooks/github", Verify: "github", Secret: "s", Rate: "fast", Event: "e"}, // bad rate
+	// Config names the key of a bad value; the server refuses only what
+	// it cannot build a verifier or a table from, naming the source.
+	bad := []Source{
+		{Name: "x", Path: "/x", Verify: "github", Event: "e"},                                  // no secret
+		{Name: "y", Path: "/y", Verify: "rot13", Secrets: sec("s"), Event: "e"},                // unknown scheme
+		{Name: "gh", Path: "/webhooks/github", Verify: "github", Secrets: sec(""), Event: "e"}, // empty secret
 	}
 	err := s.SetSources(bad)
 	if err == nil {
 		t.Fatal("SetSources accepted invalid sources")
 	}
-	for _, key := range []string{"sources[0]", "sources[1].path", "sources[2].rate"} {
-		if !strings.Contains(err.Error(), key) {
-			t.Errorf("error %q does not name %s", err, key)
+	for _, want := range []string{`source "x": secret: must be set`, `source "y": verify: "rot13"`, `source "gh": secret: [0] is empty`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
 		}
 	}
 	if resp, _ := post(t, s, http.MethodPost, b.Path, signed(t, b, body), body); resp.StatusCode != 200 {
 		t.Fatalf("after a refused reload: %d, want 200 from the last good table", resp.StatusCode)
 	}
-	dup := []config.Source{b, {Name: "other", Path: b.Path, Verify: "github", Secret: "s", Event: "e"}}
-	if err := s.SetSources(dup); err == nil || !strings.Contains(err.Error(), "sources[1].path") {
+	dup := []Source{b, {Name: "other", Path: b.Path, Verify: "github", Secrets: sec("s"), Event: "e"}}
+	if err := s.SetSources(dup); err == nil || !strings.Contains(err.Error(), `sources "gh" and "other" share the path "/webhooks/github"`) {
 		t.Fatalf("duplicate path: %v", err)
 	}
 }
@@ -278,7 +281,7 @@ func TestServer_SetSources(t *testing.T) {
 func TestHandler_LogsNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	src := ittybitSource()
-	s, err := New(config.Server{}, []config.Source{src}, &recorder{err: errors.New("boom")}, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s, err := New(Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}, []Source{src}, &recorder{err: errors.New("boom")})
 	if err != nil {
 		t.Fatal(err)
 	}

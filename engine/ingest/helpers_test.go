@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // recorder is a Submitter that records what it is given. The real queue
@@ -62,13 +61,25 @@ func (r *recorder) last() *engine.Event {
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newTestServer(t testing.TB, cfg config.Server, sub Submitter, sources ...config.Source) *Server {
+func newTestServer(t testing.TB, opts Options, sub Submitter, sources ...Source) *Server {
 	t.Helper()
-	s, err := New(cfg, sources, sub, discardLogger())
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
+	s, err := New(opts, sources, sub)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return s
+}
+
+// sec is a source's Secrets from plain strings.
+func sec(keys ...string) []engine.Secret {
+	out := make([]engine.Secret, len(keys))
+	for i, k := range keys {
+		out[i] = engine.Secret(k)
+	}
+	return out
 }
 
 // post sends body to path with headers through App().Test.
@@ -94,7 +105,7 @@ func post(t testing.TB, s *Server, method, path string, headers map[string]strin
 }
 
 // signed returns src's genuine headers for body, now.
-func signed(t testing.TB, src config.Source, body []byte) map[string]string {
+func signed(t testing.TB, src Source, body []byte) map[string]string {
 	t.Helper()
 	h, err := Sign(src, body, time.Now())
 	if err != nil {

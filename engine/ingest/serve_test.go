@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // startServer serves s on 127.0.0.1:0 and returns its base URL; cleanup
@@ -66,7 +64,7 @@ func TestServe_ConcurrentPayloadsIntact(t *testing.T) {
 	rec := &recorder{}
 	src := ittybitSource()
 	src.Event, src.DeliveryID = "load", "field:n"
-	s := newTestServer(t, config.Server{}, rec, src)
+	s := newTestServer(t, Options{}, rec, src)
 	url := startServer(t, s) + src.Path
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	defer client.CloseIdleConnections()
@@ -140,7 +138,7 @@ func TestServe_ConcurrentPayloadsIntact(t *testing.T) {
 func TestServe_BodyTooLarge(t *testing.T) {
 	rec := &recorder{}
 	src := ittybitSource()
-	s := newTestServer(t, config.Server{BodyLimit: 1024}, rec, src)
+	s := newTestServer(t, Options{BodyLimit: 1024}, rec, src)
 	url := startServer(t, s) + src.Path
 	body := []byte(`{"kind":"x","pad":"` + strings.Repeat("a", 4096) + `"}`)
 	code, raw, err := httpPost(t, http.DefaultClient, url, signed(t, src, body), body)
@@ -161,7 +159,7 @@ func TestServe_BodyTooLarge(t *testing.T) {
 func TestServe_ShutdownFinishesInFlight(t *testing.T) {
 	rec := &recorder{block: make(chan struct{}), entered: make(chan struct{}, 1)}
 	src := ittybitSource()
-	s := newTestServer(t, config.Server{}, rec, src)
+	s := newTestServer(t, Options{}, rec, src)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +211,7 @@ func TestServe_ShutdownFinishesInFlight(t *testing.T) {
 func TestServe_HeaderTooLarge(t *testing.T) {
 	rec := &recorder{}
 	src := ittybitSource()
-	s := newTestServer(t, config.Server{HeaderLimit: 4096}, rec, src)
+	s := newTestServer(t, Options{HeaderLimit: 4096}, rec, src)
 	url := startServer(t, s) + src.Path
 	body := []byte(`{"kind":"k"}`)
 	h := signed(t, src, body)
@@ -231,7 +229,7 @@ func TestServe_HeaderTooLarge(t *testing.T) {
 // is disconnected by the read timeout rather than holding the connection.
 func TestServe_SlowClientCut(t *testing.T) {
 	src := ittybitSource()
-	s := newTestServer(t, config.Server{ReadTimeout: config.Duration(200 * time.Millisecond)}, &recorder{}, src)
+	s := newTestServer(t, Options{ReadTimeout: 200 * time.Millisecond}, &recorder{}, src)
 	addr := strings.TrimPrefix(startServer(t, s), "http://")
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {

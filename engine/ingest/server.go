@@ -15,7 +15,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // Submitter stores a verified event; engine.Router implements it.
@@ -32,16 +31,14 @@ var _ Submitter = (*engine.Router)(nil)
 // Server is the public webhook listener: one route per source path,
 // looked up in a table that SetSources swaps atomically.
 type Server struct {
-	app    *fiber.App
-	sub    Submitter
-	log    *slog.Logger
-	now    func() time.Time
-	routes atomic.Pointer[table]
-	mu     sync.Mutex // serialises SetSources
-
-	// Observe, if set before Serve, is told every answered request's
-	// source ("" for an unknown path) and status code (for metrics).
-	Observe func(source string, status int)
+	app     *fiber.App
+	sub     Submitter
+	opts    Options
+	log     *slog.Logger
+	rejects *rejectLog
+	now     func() time.Time
+	routes  atomic.Pointer[table]
+	mu      sync.Mutex // serialises SetSources
 }
 
 // table maps a source's path to its route.
@@ -49,57 +46,35 @@ type table map[string]*route
 
 // route is everything the handler needs for one source.
 type route struct {
-	src      config.Source
+	src      Source
 	verifier scheme
 	limiter  *rate.Limiter // nil: no rate limit
 	keep     []string      // headers copied into the event, lowercase
 }
 
-// New builds the server for cfg with sources. Zero limits in cfg take the
-// defaults of config.Default. Invalid sources are an error naming the key.
-func New(cfg config.Server, sources []config.Source, sub Submitter, logger *slog.Logger) (*Server, error) {
+// New builds the server for sources with opts. A source whose verifier
+// cannot be built (no secret, an unknown scheme, a malformed key) is an
+// error naming the source.
+func New(opts Options, sources []Source, sub Submitter) (*Server, error) {
 	if sub == nil {
 		return nil, errors.New("new ingest server: nil submitter")
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	cfg = withDefaults(cfg)
-	s := &Server{sub: sub, log: logger, now: time.Now}
+	opts = opts.withDefaults()
+	s := &Server{sub: sub, opts: opts, log: opts.Logger, rejects: newRejectLog(opts.Logger), now: time.Now}
 	if err := s.SetSources(sources); err != nil {
 		return nil, err
 	}
 	s.app = fiber.New(fiber.Config{
-		BodyLimit:             int(cfg.BodyLimit),
-		ReadBufferSize:        int(cfg.HeaderLimit),
-		ReadTimeout:           cfg.ReadTimeout.D(),
-		WriteTimeout:          cfg.WriteTimeout.D(),
-		IdleTimeout:           cfg.IdleTimeout.D(),
+		BodyLimit:             int(opts.BodyLimit),
+		ReadBufferSize:        opts.HeaderLimit,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		IdleTimeout:           opts.IdleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          writeError,
+		ErrorHandler:          s.writeError,
 	})
 	s.app.Use(s.handle)
 	return s, nil
-}
-
-func withDefaults(cfg config.Server) config.Server {
-	def := config.Default().Server
-	if cfg.BodyLimit <= 0 {
-		cfg.BodyLimit = def.BodyLimit
-	}
-	if cfg.HeaderLimit <= 0 {
-		cfg.HeaderLimit = def.HeaderLimit
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = def.ReadTimeout
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = def.WriteTimeout
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = def.IdleTimeout
-	}
-	return cfg
 }
 
 // App returns the Fiber app, for app.Test in tests.
@@ -108,7 +83,7 @@ func (s *Server) App() *fiber.App { return s.app }
 // Serve answers requests on ln until Shutdown; it returns nil after a
 // graceful shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil {
+	if err := s.app.Listener(newLingerListener(ln, s.opts.BodyLimit)); err != nil {
 		return fmt.Errorf("serve webhooks on %s: %w", ln.Addr(), err)
 	}
 	return nil
@@ -123,11 +98,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// SetSources validates sources and installs them for requests that start
-// from now on; requests in flight finish with the table they began with.
-// On error nothing changes. A source that keeps its name and rate keeps
-// its rate limiter's state.
-func (s *Server) SetSources(sources []config.Source) error {
+// SetSources installs sources for requests that start from now on;
+// requests in flight finish with the table they began with. On error
+// nothing changes. A source that keeps its name and rate keeps its rate
+// limiter's state.
+func (s *Server) SetSources(sources []Source) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := map[string]*route{}
@@ -157,23 +132,31 @@ func (s *Server) lookup(path string) *route {
 	return nil
 }
 
-func buildTable(sources []config.Source, old map[string]*route) (table, error) {
+// buildTable builds every source's route. Config has checked the values;
+// what is refused here is what the table itself cannot hold (two sources
+// on one path) and what no verifier can be built from.
+func buildTable(sources []Source, old map[string]*route) (table, error) {
 	var errs []error
 	t := make(table, len(sources))
-	names := map[string]bool{}
-	for i, src := range sources {
-		rt, err := buildRoute(src, old[src.Name])
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("sources[%d].%w", i, err))
-		case names[src.Name]:
-			errs = append(errs, fmt.Errorf("sources[%d].name: %q is used by another source", i, src.Name))
-		case t[src.Path] != nil:
-			errs = append(errs, fmt.Errorf("sources[%d].path: %q is also the path of source %q", i, src.Path, t[src.Path].src.Name))
-		default:
-			t[src.Path] = rt
+	for _, src := range sources {
+		if other := t[src.Path]; other != nil {
+			errs = append(errs, fmt.Errorf("sources %q and %q share the path %q", other.src.Name, src.Name, src.Path))
+			continue
 		}
-		names[src.Name] = true
+		v, err := newScheme(src)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %q: %w", src.Name, err))
+			continue
+		}
+		rt := &route{src: src, verifier: v, keep: keepList(src, v)}
+		if !src.Rate.IsZero() {
+			if prev := old[src.Name]; prev != nil && prev.limiter != nil && prev.src.Rate == src.Rate {
+				rt.limiter = prev.limiter
+			} else {
+				rt.limiter = rate.NewLimiter(rate.Every(src.Rate.Per/time.Duration(src.Rate.N)), src.Rate.N)
+			}
+		}
+		t[src.Path] = rt
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("set webhook sources: %w", err)
@@ -181,41 +164,10 @@ func buildTable(sources []config.Source, old map[string]*route) (table, error) {
 	return t, nil
 }
 
-func buildRoute(src config.Source, prev *route) (*route, error) {
-	switch {
-	case src.Name == "":
-		return nil, errors.New("name: must be set")
-	case !strings.HasPrefix(src.Path, "/"):
-		return nil, fmt.Errorf("path: %q must start with /", src.Path)
-	case src.Event == "" && src.EventField == "":
-		return nil, errors.New("event: set event (a fixed name) or event_field (a payload path)")
-	}
-	if d := src.DeliveryID; d != "" && d != "body" && !strings.HasPrefix(d, "header:") && !strings.HasPrefix(d, "field:") {
-		return nil, fmt.Errorf("delivery_id: %q is not header:NAME, field:PATH or body", d)
-	}
-	v, err := newScheme(src)
-	if err != nil {
-		return nil, err
-	}
-	rt := &route{src: src, verifier: v, keep: keepList(src, v)}
-	if src.Rate != "" {
-		r, err := config.ParseRate(src.Rate)
-		if err != nil {
-			return nil, fmt.Errorf("rate: %w", err)
-		}
-		if prev != nil && prev.limiter != nil && prev.src.Rate == src.Rate {
-			rt.limiter = prev.limiter
-		} else {
-			rt.limiter = rate.NewLimiter(rate.Every(r.Per/time.Duration(r.N)), r.N)
-		}
-	}
-	return rt, nil
-}
-
 // keepList names the headers stored with each event: content type, user
 // agent, the scheme's id and timestamp headers, and any header the source
 // takes its delivery id or event name from. Never a signature header.
-func keepList(src config.Source, v scheme) []string {
+func keepList(src Source, v scheme) []string {
 	list := []string{"content-type", "user-agent"}
 	for _, h := range v.keepHeaders() {
 		list = append(list, strings.ToLower(h))

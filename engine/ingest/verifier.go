@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // Verifier checks one signature scheme with one source's secrets.
@@ -29,10 +27,6 @@ var (
 	ErrTimestamp    = errors.New("timestamp outside tolerance")
 )
 
-// DefaultTolerance is how far a signed timestamp may be from now, either
-// way, when the source sets no tolerance.
-const DefaultTolerance = 5 * time.Minute
-
 // scheme is what every verifier implements beyond Verifier.
 type scheme interface {
 	Verifier
@@ -50,7 +44,7 @@ type scheme interface {
 // NewVerifier returns the verifier src.Verify names, keyed with src's
 // secrets. An empty or missing secret is an error: it would accept any
 // signature.
-func NewVerifier(src config.Source) (Verifier, error) {
+func NewVerifier(src Source) (Verifier, error) {
 	v, err := newScheme(src)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", src.Name, err)
@@ -58,14 +52,14 @@ func NewVerifier(src config.Source) (Verifier, error) {
 	return v, nil
 }
 
-// newScheme builds src's verifier. Its errors start with the config key
-// at fault ("secret: …"), for the caller to prefix.
-func newScheme(src config.Source) (scheme, error) {
+// newScheme builds src's verifier. Its errors start with the field at
+// fault ("secret: …"), for the caller to prefix with the source.
+func newScheme(src Source) (scheme, error) {
 	secrets, err := secretsOf(src)
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	tol := src.Tolerance.D()
+	tol := src.Tolerance
 	if tol <= 0 {
 		tol = DefaultTolerance
 	}
@@ -95,7 +89,7 @@ func newScheme(src config.Source) (scheme, error) {
 // Sign returns the headers a genuine sender would send with body at now,
 // signed with the source's first secret, for every scheme. Schemes with a
 // delivery id header get a fresh random id.
-func Sign(src config.Source, body []byte, now time.Time) (map[string]string, error) {
+func Sign(src Source, body []byte, now time.Time) (map[string]string, error) {
 	s, err := newScheme(src)
 	if err != nil {
 		return nil, fmt.Errorf("sign for source %q: %w", src.Name, err)
@@ -105,48 +99,18 @@ func Sign(src config.Source, body []byte, now time.Time) (map[string]string, err
 	return h, nil
 }
 
-// secretsOf returns the source's secrets as key bytes: the normalised
-// Secrets if Validate ran, else the raw `secret` value.
-func secretsOf(src config.Source) ([][]byte, error) {
-	var raw []string
-	if len(src.Secrets) > 0 {
-		for _, s := range src.Secrets {
-			raw = append(raw, s.Reveal())
-		}
-	} else {
-		switch v := src.Secret.(type) {
-		case string:
-			raw = []string{v}
-		case config.Secret:
-			raw = []string{v.Reveal()}
-		case []string:
-			raw = v
-		case []config.Secret:
-			for _, s := range v {
-				raw = append(raw, s.Reveal())
-			}
-		case []any:
-			for i, item := range v {
-				s, ok := item.(string)
-				if !ok {
-					return nil, fmt.Errorf("[%d] is a %T, not a string", i, item)
-				}
-				raw = append(raw, s)
-			}
-		case nil:
-		default:
-			return nil, fmt.Errorf("is a %T, not a string or list of strings", v)
-		}
-	}
-	if len(raw) == 0 {
+// secretsOf returns the source's secrets as key bytes. An empty list or
+// an empty secret would accept any signature: both are errors.
+func secretsOf(src Source) ([][]byte, error) {
+	if len(src.Secrets) == 0 {
 		return nil, errors.New("must be set (an empty secret would accept any signature)")
 	}
-	keys := make([][]byte, len(raw))
-	for i, s := range raw {
+	keys := make([][]byte, len(src.Secrets))
+	for i, s := range src.Secrets {
 		if s == "" {
 			return nil, fmt.Errorf("[%d] is empty (an empty secret would accept any signature)", i)
 		}
-		keys[i] = []byte(s)
+		keys[i] = []byte(s.Reveal())
 	}
 	return keys, nil
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // Three secrets in the Standard Webhooks form, usable by every scheme
@@ -32,7 +30,7 @@ var testNow = time.Unix(1_750_000_000, 0)
 // calling the code under test).
 type schemeCase struct {
 	name  string
-	src   config.Source
+	src   Source
 	timed bool
 	sign  func(secret string, body []byte, at time.Time) map[string]string
 }
@@ -49,8 +47,8 @@ func b64MAC(h func() hash.Hash, key []byte, msg string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-func source(verify string) config.Source {
-	return config.Source{Name: verify, Path: "/hooks/" + verify, Verify: verify, Secret: secretA, Event: "test.event"}
+func source(verify string) Source {
+	return Source{Name: verify, Path: "/hooks/" + verify, Verify: verify, Secrets: sec(secretA), Event: "test.event"}
 }
 
 func schemeCases() []schemeCase {
@@ -90,7 +88,7 @@ func schemeCases() []schemeCase {
 // verifyCase is one Verify call and the error it should give (nil: accept).
 type verifyCase struct {
 	name    string
-	src     config.Source
+	src     Source
 	headers map[string]string
 	body    []byte
 	want    error
@@ -100,9 +98,9 @@ func TestVerify_Schemes(t *testing.T) {
 	body := []byte(`{"id":"evt_1","object":"event","kind":"task.succeeded"}`)
 	for _, sc := range schemeCases() {
 		rotated := sc.src
-		rotated.Secret = []any{secretC + "-old", secretB}
+		rotated.Secrets = sec(secretC+"-old", secretB)
 		if sc.src.Verify == "standard-webhooks" {
-			rotated.Secret = []any{secretC, secretB}
+			rotated.Secrets = sec(secretC, secretB)
 		}
 		cases := []verifyCase{
 			{name: "valid", src: sc.src, headers: sc.sign(secretA, body, testNow), body: body},
@@ -160,7 +158,7 @@ func assertNoLeak(t *testing.T, msg string, genuine map[string]string) {
 func TestVerify_PublishedVectors(t *testing.T) {
 	cases := []struct {
 		name    string
-		src     config.Source
+		src     Source
 		headers map[string]string
 		body    string
 		now     time.Time
@@ -168,13 +166,13 @@ func TestVerify_PublishedVectors(t *testing.T) {
 	}{
 		{
 			name:    "github docs example",
-			src:     config.Source{Verify: "github", Secret: "It's a Secret to Everybody"},
+			src:     Source{Verify: "github", Secrets: sec("It's a Secret to Everybody")},
 			headers: map[string]string{"X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
 			body:    "Hello, World!",
 		},
 		{
 			name: "standard webhooks spec vector",
-			src:  config.Source{Verify: "standard-webhooks", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+			src:  Source{Verify: "standard-webhooks", Secrets: sec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
 			headers: map[string]string{
 				"webhook-id":        "msg_p5jXN8AQM9LWM0D4loKWxJek",
 				"webhook-timestamp": "1614265330",
@@ -186,7 +184,7 @@ func TestVerify_PublishedVectors(t *testing.T) {
 		},
 		{
 			name: "standard webhooks vector with svix header names",
-			src:  config.Source{Verify: "standard-webhooks", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+			src:  Source{Verify: "standard-webhooks", Secrets: sec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
 			headers: map[string]string{
 				"Svix-Id":        "msg_p5jXN8AQM9LWM0D4loKWxJek",
 				"Svix-Timestamp": "1614265330",
@@ -198,33 +196,33 @@ func TestVerify_PublishedVectors(t *testing.T) {
 		},
 		{
 			name:    "stripe t.body (openssl dgst -sha256 -hmac)",
-			src:     config.Source{Verify: "stripe", Secret: "whsec_stripe_test"},
+			src:     Source{Verify: "stripe", Secrets: sec("whsec_stripe_test")},
 			headers: map[string]string{"Stripe-Signature": "t=1700000000,v1=00ff,v0=abcd,v1=3951c1891e7d7f3735a4bdf78a8a9ae399991085b146a6d01cf2cb08cb948e71"},
 			body:    `{"id":"evt_1","type":"invoice.paid"}`,
 			now:     time.Unix(1700000030, 0),
 		},
 		{
 			name:    "ittybit hex body hmac (openssl)",
-			src:     config.Source{Verify: "ittybit", Secret: "itty-secret"},
+			src:     Source{Verify: "ittybit", Secrets: sec("itty-secret")},
 			headers: map[string]string{"Ittybit-Signature": "8c717d4a607bd91ceb59bdd6d3833d080f206d6555e5c1a98e51dc234e94a116"},
 			body:    `{"id":"task_1","status":"completed"}`,
 		},
 		{
 			name:    "shopify base64 body hmac (openssl)",
-			src:     config.Source{Verify: "shopify", Secret: "shpss_secret"},
+			src:     Source{Verify: "shopify", Secrets: sec("shpss_secret")},
 			headers: map[string]string{"X-Shopify-Hmac-Sha256": "7CJMkwk95NxCIZ/lDNFtYTXok569L4I5Jub461+LJGU=", "X-Shopify-Webhook-Id": "b54557e4"},
 			body:    `{"id":1,"topic":"orders/create"}`,
 			wantID:  "b54557e4",
 		},
 		{
 			name:    "hmac sha1 hex (openssl)",
-			src:     config.Source{Verify: "hmac", Secret: "gen", Header: "X-Sig", Algorithm: "sha1"},
+			src:     Source{Verify: "hmac", Secrets: sec("gen"), Header: "X-Sig", Algorithm: "sha1"},
 			headers: map[string]string{"x-sig": "bf21696f44084b0948b32a7bb6c6264e15a617af"},
 			body:    `{"a":1}`,
 		},
 		{
 			name:    "hmac sha512 base64 with prefix (openssl)",
-			src:     config.Source{Verify: "hmac", Secret: "gen", Header: "X-Sig", Algorithm: "sha512", Encoding: "base64", Prefix: "v1="},
+			src:     Source{Verify: "hmac", Secrets: sec("gen"), Header: "X-Sig", Algorithm: "sha512", Encoding: "base64", Prefix: "v1="},
 			headers: map[string]string{"X-Sig": "v1=8enfraj4AwKC2SnNZh2zvObuuiAUDk+RkG6opv+WzSKwJCH3IifXTZkQBPCgz8S6Dk9bvWkUsq/spbN04CmzGw=="},
 			body:    `{"a":1}`,
 		},
@@ -279,19 +277,17 @@ func TestSign_RoundTrip(t *testing.T) {
 func TestNewVerifier_Errors(t *testing.T) {
 	cases := []struct {
 		name string
-		src  config.Source
+		src  Source
 		want string
 	}{
-		{name: "no secret", src: config.Source{Verify: "github"}, want: "must be set"},
-		{name: "empty secret", src: config.Source{Verify: "github", Secret: ""}, want: "empty"},
-		{name: "empty secret in list", src: config.Source{Verify: "stripe", Secret: []any{"ok", ""}}, want: "empty"},
-		{name: "empty normalised secrets fall back", src: config.Source{Verify: "ittybit", Secrets: []config.Secret{""}}, want: "empty"},
-		{name: "non-string secret", src: config.Source{Verify: "ittybit", Secret: []any{42}}, want: "not a string"},
-		{name: "standard secret not base64", src: config.Source{Verify: "standard-webhooks", Secret: "whsec_not*base64!"}, want: "not whsec_"},
-		{name: "unknown scheme", src: config.Source{Verify: "rot13", Secret: "x"}, want: "not a known scheme"},
-		{name: "hmac without header", src: config.Source{Verify: "hmac", Secret: "x"}, want: "header"},
-		{name: "hmac bad algorithm", src: config.Source{Verify: "hmac", Secret: "x", Header: "X", Algorithm: "md5"}, want: "algorithm"},
-		{name: "hmac bad encoding", src: config.Source{Verify: "hmac", Secret: "x", Header: "X", Encoding: "base32"}, want: "encoding"},
+		{name: "no secret", src: Source{Verify: "github"}, want: "must be set"},
+		{name: "empty secret", src: Source{Verify: "github", Secrets: sec("")}, want: "empty"},
+		{name: "empty secret in list", src: Source{Verify: "stripe", Secrets: sec("ok", "")}, want: "empty"},
+		{name: "standard secret not base64", src: Source{Verify: "standard-webhooks", Secrets: sec("whsec_not*base64!")}, want: "not whsec_"},
+		{name: "unknown scheme", src: Source{Verify: "rot13", Secrets: sec("x")}, want: "not a known scheme"},
+		{name: "hmac without header", src: Source{Verify: "hmac", Secrets: sec("x")}, want: "header"},
+		{name: "hmac bad algorithm", src: Source{Verify: "hmac", Secrets: sec("x"), Header: "X", Algorithm: "md5"}, want: "algorithm"},
+		{name: "hmac bad encoding", src: Source{Verify: "hmac", Secrets: sec("x"), Header: "X", Encoding: "base32"}, want: "encoding"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,6 +125,15 @@ func testCrashUnstarted(t *testing.T, h Harness) {
 	if j.LastError != nil {
 		t.Fatalf("unstarted job given last error %+v; no attempt of it ran", *j.LastError)
 	}
+	// Its start may only not have been written yet: it is Suspect until
+	// its next start is recorded.
+	if !again.Suspect {
+		t.Fatalf("job taken back from a dead process before it started is not suspect: %+v", again)
+	}
+	start(t, q, again)
+	if j := getJob(t, q, ids[0]); j.Suspect {
+		t.Fatalf("Start did not clear Suspect: %+v", j)
+	}
 }
 
 // testCrashDurable: what was acknowledged before the process died is all

@@ -10,7 +10,8 @@ import (
 
 // Options are the settings the suite opens a backend with. Zero values
 // mean what they mean in the backends: no dedupe, keep forever, no depth
-// limit, the default crash limit (3).
+// limit, the default crash limit (3), the backend's default history
+// retention (7 days).
 type Options struct {
 	DedupeWindow     time.Duration
 	Retention        time.Duration

@@ -16,6 +16,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 	"github.com/evanw/esbuild/pkg/api"
+	"github.com/go-sourcemap/sourcemap"
 )
 
 // bundleName is the file name the bundle pretends to have. It sits in the
@@ -24,7 +25,8 @@ import (
 const bundleName = "__switchboard_bundle.js"
 
 // unsupported lists the syntax goja cannot run; esbuild lowers what it
-// can (async generators, for await, using) and turns the rest into
+// can (async generators, for await, using; import(name) becomes a
+// require that fails at the listener's own line) and turns the rest into
 // runtime errors (RegExp d and v flags).
 var unsupported = map[string]bool{
 	"async-generator":      false,
@@ -33,13 +35,30 @@ var unsupported = map[string]bool{
 	"top-level-await":      false,
 	"regexp-match-indices": false,
 	"regexp-set-notation":  false,
+	"dynamic-import":       false,
 }
 
+// loaders maps the extensions a listener module may have to how esbuild
+// reads it; a file with any other extension is not imported.
 var loaders = map[string]api.Loader{
 	".js": api.LoaderJS, ".mjs": api.LoaderJS, ".cjs": api.LoaderJS,
 	".ts": api.LoaderTS, ".mts": api.LoaderTS, ".cts": api.LoaderTS,
 	".json": api.LoaderJSON,
 }
+
+// IsModule reports whether path has an extension a listener module may
+// have (.js, .mjs, .cjs, .ts, .mts, .cts, .json).
+func IsModule(path string) bool {
+	_, ok := loaders[strings.ToLower(filepath.Ext(path))]
+	return ok
+}
+
+// resolveExtensions are tried, in order, for an import without one.
+var resolveExtensions = []string{".ts", ".js", ".mts", ".mjs", ".cts", ".cjs", ".json"}
+
+// maxSourceBytes bounds one listener module. Reading stops there, so an
+// import of a huge or endless file fails instead of filling memory.
+const maxSourceBytes = 8 << 20
 
 // CompileError is a problem found while compiling a script, located in
 // the original file.
@@ -90,7 +109,7 @@ func (s *Script) Inputs() []string {
 // compiled (or has gone).
 func (s *Script) Changed() bool {
 	for p, sum := range s.inputs {
-		b, err := os.ReadFile(p)
+		b, err := readSource(p)
 		if err != nil || sha256.Sum256(b) != sum {
 			return true
 		}
@@ -117,16 +136,21 @@ func compile(path string, needDefault bool) (*Script, error) {
 		return nil, err
 	}
 	progName := path2slash(filepath.Join(filepath.Dir(s.Name), bundleName))
+	// goja reads the map named by the last line; that is this one, and
+	// the loader hands over the map esbuild made in memory, nothing else.
 	code += "\n//# sourceMappingURL=" + bundleName + ".map\n"
-	ast, err := goja.Parse(progName, code, parser.WithSourceMapLoader(func(string) ([]byte, error) {
+	ast, err := parser.ParseFile(nil, progName, code, 0, parser.WithSourceMapLoader(func(url string) ([]byte, error) {
+		if !strings.HasSuffix(url, bundleName+".map") {
+			return nil, errForeignSourceMap
+		}
 		return sourceMap, nil
 	}))
 	if err != nil {
-		return nil, &CompileError{File: s.Name, Message: "bundle does not parse: " + err.Error()}
+		return nil, s.bundleError("bundle does not parse", err, sourceMap)
 	}
 	s.program, err = goja.CompileAST(ast, false)
 	if err != nil {
-		return nil, &CompileError{File: s.Name, Message: "bundle does not compile: " + err.Error()}
+		return nil, s.bundleError("bundle does not compile", err, sourceMap)
 	}
 	s.Hash = s.hash()
 	if !needDefault {
@@ -144,38 +168,39 @@ func (s *Script) bundle() (code string, sourceMap []byte, err error) {
 	var mu sync.Mutex
 	record := api.Plugin{Name: "switchboard-inputs", Setup: func(b api.PluginBuild) {
 		b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: "file"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
-			data, err := os.ReadFile(a.Path)
+			loader, ok := loaders[strings.ToLower(filepath.Ext(a.Path))]
+			if !ok {
+				return api.OnLoadResult{}, fmt.Errorf("listener modules are .js, .mjs, .cjs, .ts, .mts, .cts or .json files, not %s", displayPath(a.Path))
+			}
+			data, err := readSource(a.Path)
 			if err != nil {
 				return api.OnLoadResult{}, err
 			}
 			mu.Lock()
 			s.inputs[a.Path] = sha256.Sum256(data)
 			mu.Unlock()
-			contents := string(data)
-			loader, ok := loaders[strings.ToLower(filepath.Ext(a.Path))]
-			if !ok {
-				loader = api.LoaderJS
-			}
+			contents := disarmSourceMapComments(string(data))
 			return api.OnLoadResult{Contents: &contents, Loader: loader}, nil
 		})
 	}}
 	wd := filepath.Dir(s.Path)
 	res := api.Build(api.BuildOptions{
-		EntryPoints:    []string{s.Path},
-		AbsWorkingDir:  wd,
-		Outfile:        filepath.Join(wd, bundleName),
-		Bundle:         true,
-		Write:          false,
-		Format:         api.FormatCommonJS,
-		Platform:       api.PlatformNeutral,
-		MainFields:     []string{"module", "main"},
-		Target:         api.ESNext,
-		Supported:      unsupported,
-		External:       []string{"switchboard"},
-		Sourcemap:      api.SourceMapExternal,
-		SourcesContent: api.SourcesContentExclude,
-		LogLevel:       api.LogLevelSilent,
-		Plugins:        []api.Plugin{record},
+		EntryPoints:       []string{s.Path},
+		AbsWorkingDir:     wd,
+		Outfile:           filepath.Join(wd, bundleName),
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatCommonJS,
+		Platform:          api.PlatformNeutral,
+		MainFields:        []string{"module", "main"},
+		Target:            api.ESNext,
+		Supported:         unsupported,
+		External:          []string{"switchboard"},
+		ResolveExtensions: resolveExtensions,
+		Sourcemap:         api.SourceMapExternal,
+		SourcesContent:    api.SourcesContentExclude,
+		LogLevel:          api.LogLevelSilent,
+		Plugins:           []api.Plugin{record},
 	})
 	if len(res.Errors) > 0 {
 		errs := make([]error, 0, len(res.Errors))
@@ -199,6 +224,31 @@ func (s *Script) bundle() (code string, sourceMap []byte, err error) {
 		return "", nil, &CompileError{File: s.Name, Message: "esbuild produced no bundle"}
 	}
 	return code, sourceMap, nil
+}
+
+// bundleError locates what goja refused in the bundle (syntax esbuild
+// let through) in the original file, through the bundle's source map.
+func (s *Script) bundleError(what string, err error, sourceMap []byte) error {
+	ce := &CompileError{File: s.Name, Message: what + ": " + err.Error()}
+	var list parser.ErrorList
+	var syntax *goja.CompilerSyntaxError
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		ce.Message = list[0].Message
+		if sm, e := sourcemap.Parse(bundleName+".map", sourceMap); e == nil {
+			pos := list[0].Position
+			if src, _, line, col, ok := sm.Source(pos.Line, pos.Column-1); ok {
+				ce.File = displayPath(filepath.Join(filepath.Dir(s.Path), filepath.FromSlash(src)))
+				ce.Line, ce.Column = line, col+1
+			}
+		}
+	case errors.As(err, &syntax) && syntax.File != nil:
+		pos := syntax.File.Position(syntax.Offset)
+		if !strings.HasSuffix(pos.Filename, bundleName) {
+			ce.File, ce.Line, ce.Column, ce.Message = pos.Filename, pos.Line, pos.Column+1, syntax.Message
+		}
+	}
+	return ce
 }
 
 // messageError turns an esbuild message into a CompileError in the

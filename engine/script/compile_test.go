@@ -37,6 +37,7 @@ func TestCompile_Errors(t *testing.T) {
 	}{
 		{"syntax in entry", "testdata/badsyntax/handler.js", "testdata/badsyntax/handler.js", 2, 13, "Unexpected"},
 		{"syntax in imported lib", "testdata/badlib/handler.ts", "testdata/badlib/lib/helper.ts", 3, 13, "Unexpected"},
+		{"syntax only goja refuses", "testdata/gojaregexp/handler.js", "testdata/gojaregexp/lib/match.js", 3, 10, "Invalid group"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

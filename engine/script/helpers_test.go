@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -104,4 +106,46 @@ func runCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// heapCeiling aborts the test binary if the Go heap passes limit before
+// the test ends: a regression that reads or allocates without bound then
+// fails loudly instead of exhausting the machine the tests share.
+func heapCeiling(t testing.TB, limit uint64) {
+	t.Helper()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > limit {
+				panic(fmt.Sprintf("%s: heap reached %d MiB, past the test's ceiling of %d MiB", t.Name(), v>>20, limit>>20))
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+}
+
+// allocated returns the bytes the process has allocated so far (live or
+// not); the difference over a call bounds what the call allocated.
+func allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func write(t testing.TB, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

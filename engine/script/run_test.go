@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -298,5 +299,41 @@ func TestRun_UndecodablePayload(t *testing.T) {
 	ignores := compileSource(t, `export default function (e, j) { return j.id }`)
 	if err := e.Run(context.Background(), ignores, inv); err != nil {
 		t.Fatalf("a listener that never reads the payload: %v", err)
+	}
+}
+
+// TestRun_DynamicImport: import() with a literal local path loads the
+// bundled module; with a computed name it fails with an error whose stack
+// points at the listener's own file:line:col, never at the bundle.
+func TestRun_DynamicImport(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"handler.js": `import { load } from "./lib/load.js";
+export default async function (e) {
+  const m = await import("./lib/answer.js");
+  if (m.answer !== 42) throw new Error("literal import: " + m.answer);
+  await load(e.payload.name);
+}
+`,
+		"lib/answer.js": "export const answer = 42;\n",
+		"lib/load.js": `export async function load(name) {
+  const where = "lib/" + name;
+  return await import(where);
+}
+`,
+	})
+	s, err := Compile(filepath.Join(dir, "handler.js"))
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	for _, name := range []string{"fs", "./answer.js"} {
+		inv, _ := newInv(t, map[string]any{"name": name})
+		err := NewEngine(nil, Options{}).Run(runCtx(t, 10*time.Second), s, inv)
+		var ex *Exception
+		if !errors.As(err, &ex) || !strings.Contains(ex.Message, "cannot import") {
+			t.Fatalf("%s: err = %v (%T), want an Exception saying it cannot import", name, err, err)
+		}
+		if want := filepath.Join("lib", "load.js") + ":3:"; !strings.Contains(ex.Stack, want) || strings.Contains(ex.Message+ex.Stack, bundleName) {
+			t.Fatalf("%s: stack does not point at %s (or names the bundle):\n%s\n%s", name, want, ex.Message, ex.Stack)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
 	"github.com/switchboard/switchboard/engine"
 )
 
@@ -34,7 +35,10 @@ func newRuntime(s *Script, modules []engine.Module, opts Options) (*Runtime, err
 	vm := r.vm
 	vm.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	vm.SetMaxCallStackSize(opts.MaxCallStackSize)
-	if err := installGuards(vm, opts.MaxAllocBytes); err != nil {
+	// eval and new Function would otherwise open any file a
+	// "//# sourceMappingURL=" line in their code names.
+	vm.SetParserOptions(parser.WithDisableSourceMaps)
+	if err := installGuards(r, opts.MaxAllocBytes); err != nil {
 		return nil, fmt.Errorf("install guards: %w", err)
 	}
 	sb := vm.NewObject()
@@ -56,10 +60,20 @@ func newRuntime(s *Script, modules []engine.Module, opts Options) (*Runtime, err
 		if name == "switchboard" {
 			return sb
 		}
-		panic(vm.NewGoError(fmt.Errorf("cannot import %q: scripts may import only \"switchboard\" and local files", name)))
+		panic(vm.NewTypeError(importRefused(name)))
 	})
 	_ = g.Set("console", r.consoleObject())
 	return r, nil
+}
+
+// importRefused says why a module named at run time (require(name),
+// import(name) with a computed name) cannot be loaded. Local files are
+// bundled at compile time, so only a literal name reaches them.
+func importRefused(name string) string {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "/") {
+		return fmt.Sprintf("cannot import %q: a local file is bundled only when named by a literal, as in import(\"./lib.js\")", name)
+	}
+	return fmt.Sprintf("cannot import %q: scripts may import only \"switchboard\" and local files", name)
 }
 
 // evaluate runs the script's top level once and finds its default export.
@@ -75,6 +89,18 @@ func (r *Runtime) evaluate(s *Script) error {
 	r.handle = fn
 	r.evaluated = true
 	return nil
+}
+
+// checkStop ends Go code running on behalf of the script (a guarded
+// built-in) once the attempt's context has ended or the heap watchdog
+// stopped it; the interrupt it set then ends the JS around it.
+func (r *Runtime) checkStop() {
+	if r.overLimit.Load() {
+		panic(r.vm.NewGoError(ErrMemoryLimit))
+	}
+	if err := r.ctx().Err(); err != nil {
+		panic(r.vm.NewGoError(err))
+	}
 }
 
 // current returns the invocation the runtime is running, or nil between

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"errors"
+	"sort"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -66,6 +67,26 @@ func (s *Set) Script(listener string) *Script {
 		return nil
 	}
 	return s.scripts[listener]
+}
+
+// Inputs returns the absolute paths of every file any script of the set
+// was built from, sorted: what a change must touch to matter to it.
+func (s *Set) Inputs() []string {
+	if s == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, sc := range s.scripts {
+		for p := range sc.inputs {
+			seen[p] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Len returns the number of listeners in the set.

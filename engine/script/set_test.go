@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,6 +30,13 @@ func TestBuild_Reuse(t *testing.T) {
 	}
 	if first.Len() != 3 || first.Script("a") != first.Script("a2") || first.Script("nope") != nil {
 		t.Fatalf("set = %+v", first)
+	}
+	wantInputs := []string{filepath.Join(dir, "a.js"), filepath.Join(dir, "b.ts"), filepath.Join(dir, "lib/v.js")}
+	if got := first.Inputs(); !slices.Equal(got, wantInputs) {
+		t.Fatalf("inputs = %v, want %v (lib/w.txt is no input)", got, wantInputs)
+	}
+	if !IsModule("x/a.MTS") || IsModule(filepath.Join(dir, "lib/w.txt")) || IsModule("data/app.db") {
+		t.Fatal("IsModule misjudges an extension")
 	}
 
 	same, err := Build(routes, first)

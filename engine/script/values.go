@@ -60,15 +60,17 @@ func lazyPayload(vm *goja.Runtime, o *goja.Object, raw json.RawMessage) error {
 	return o.DefineAccessorProperty("payload", get, set, goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 
-// payloadValue decodes the raw JSON in Go and hands the result to goja,
-// which wraps maps and slices lazily: measured cheaper than JSON.parse in
+// payloadValue decodes raw with engine.DecodePayloadFloat, which accepts
+// exactly what ingest accepted (so a payload answered 200 always decodes
+// here) and gives numbers as float64, what JSON.parse would give; goja
+// wraps the maps and slices lazily: measured cheaper than JSON.parse in
 // JS (see BenchmarkPayload_*).
 func payloadValue(vm *goja.Runtime, raw json.RawMessage) (goja.Value, error) {
 	if len(raw) == 0 {
 		return goja.Null(), nil
 	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	v, err := engine.DecodePayloadFloat(raw)
+	if err != nil {
 		return nil, err
 	}
 	return vm.ToValue(v), nil
@@ -84,5 +86,8 @@ func jobValue(vm *goja.Runtime, j *engine.Job) goja.Value {
 	_ = o.Set("listener", j.Listener)
 	_ = o.Set("attempt", j.Attempt)
 	_ = o.Set("maxTries", j.MaxTries)
+	if j.OrderKey != "" {
+		_ = o.Set("orderKey", j.OrderKey)
+	}
 	return o
 }

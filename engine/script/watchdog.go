@@ -79,13 +79,11 @@ func (w *watchdog) loop() {
 		w.mu.Unlock()
 
 		metrics.Read(samples[:1])
-		if value(samples[0]) < threshold {
+		heap := value(samples[0])
+		if heap < threshold {
 			continue
 		}
-		// Much of the heap may be garbage: only a collection tells.
-		runtime.GC()
-		metrics.Read(samples[1:])
-		live := value(samples[1])
+		live := w.measure(t.C, samples, heap)
 
 		w.mu.Lock()
 		if live > w.limit {
@@ -101,6 +99,31 @@ func (w *watchdog) loop() {
 			w.threshold = max(w.limit, live+w.limit/2)
 		}
 		w.mu.Unlock()
+	}
+}
+
+// measure returns the live heap: much of the heap may be garbage, and
+// only a collection tells. A script may go on allocating while the
+// collection runs, so the heap is watched meanwhile: if it grows by more
+// than the limit before the collection ends, whatever that growth is, it
+// alone passes the limit, and waiting would only let it grow more.
+func (w *watchdog) measure(tick <-chan time.Time, samples []metrics.Sample, start uint64) uint64 {
+	collected := make(chan struct{})
+	go func() {
+		runtime.GC()
+		close(collected)
+	}()
+	for {
+		select {
+		case <-collected:
+			metrics.Read(samples[1:])
+			return value(samples[1])
+		case <-tick:
+		}
+		metrics.Read(samples[:1])
+		if heap := value(samples[0]); heap > start+w.limit {
+			return heap - start
+		}
 	}
 }
 

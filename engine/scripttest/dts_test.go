@@ -53,15 +53,12 @@ func declaredExports(t *testing.T, dts, module string) []string {
 // the engine builds with the modules the app wires.
 func engineExports(t *testing.T) []string {
 	t.Helper()
-	web, err := hosthttp.New(config.HTTP{})
+	web := hosthttp.New(hosthttp.Options{})
+	mailer, err := mail.New(mail.Options{Transport: "log"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mailer, err := mail.New(config.Mail{Transport: "log"}, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	modules := []engine.Module{&db.DB{}, web, mailer, ittybit.New(config.Ittybit{}, web.Client()), kv.New(newMemKV()), emit.New(noSubmit{})}
+	modules := []engine.Module{&db.DB{}, web, mailer, ittybit.New(ittybit.Options{}, web.Client()), kv.New(newMemKV()), emit.New(noSubmit{})}
 	path := filepath.Join(t.TempDir(), "keys.js")
 	src := `export default function () { throw new Error(Object.keys(require("switchboard")).sort().join(",")); }`
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {

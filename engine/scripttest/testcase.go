@@ -11,7 +11,6 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/host/db"
 	"github.com/switchboard/switchboard/engine/host/emit"
 	"github.com/switchboard/switchboard/engine/host/kv"
@@ -47,7 +46,7 @@ var _ stubber = (*testCase)(nil)
 func (s *suite) newCase(ctx context.Context, f *fileRun, name string) (*testCase, error) {
 	s.seq++
 	path := filepath.Join(s.tmp, fmt.Sprintf("app-%d.db", s.seq))
-	appDB, err := db.Open(ctx, config.Database{Driver: "sqlite", DSN: config.Secret(path)}, s.tmp)
+	appDB, err := db.Open(ctx, db.Options{Driver: "sqlite", DSN: engine.Secret(path), Dir: s.tmp})
 	if err != nil {
 		return nil, fmt.Errorf("open test database: %w", err)
 	}

@@ -44,6 +44,9 @@ type request struct {
 	// batch in which nothing wrote is rolled back instead of committed
 	// (no fsync).
 	mayBeClean bool
+	// probe marks Ping's write: its success says little about whether
+	// real writes succeed (see health).
+	probe bool
 }
 
 func newRequest(ctx context.Context, op func(t *txn) error) *request {
@@ -262,7 +265,8 @@ func (q *Queue) commit(batch []*request) {
 			fx = t.fx
 			return nil
 		})
-		if errors.Is(err, errNoWrite) {
+		wrote := !errors.Is(err, errNoWrite)
+		if !wrote {
 			err = nil
 		}
 		if dirty >= 0 {
@@ -271,11 +275,15 @@ func (q *Queue) commit(batch []*request) {
 			continue
 		}
 		if err != nil {
+			q.health.commitFailed(q.now(), err)
 			err = fmt.Errorf("commit: %w: %v", engine.ErrUnavailable, err)
 			for _, r := range live {
 				r.done <- err
 			}
 			return
+		}
+		if wrote && !onlyProbes(live) {
+			q.health.committed()
 		}
 		q.apply(fx)
 		for _, r := range live {
@@ -370,4 +378,13 @@ func safelyCall(op func(t *txn) error, t *txn) (err error) {
 		}
 	}()
 	return op(t)
+}
+
+func onlyProbes(batch []*request) bool {
+	for _, r := range batch {
+		if !r.probe {
+			return false
+		}
+	}
+	return true
 }

@@ -171,21 +171,3 @@ func (q *Queue) AddJobs(ctx context.Context, eventID string, jobs []engine.NewJo
 	}
 	return ids, nil
 }
-
-// pingKey is rewritten by Ping.
-var pingKey = []byte("ping")
-
-// Ping makes a tiny durable write through the committer: nil means the
-// store can take writes now.
-func (q *Queue) Ping(ctx context.Context) error {
-	err := q.submit(ctx, func(t *txn) error {
-		if err := t.bucket(bMeta).Put(pingKey, u64(nanos(t.now))); err != nil {
-			return fmt.Errorf("write ping: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("ping queue: %w", err)
-	}
-	return nil
-}

@@ -17,7 +17,7 @@ import (
 // order key, no attempts) and JSON records of earlier versions (starting
 // with '{') still decode.
 //
-//	0x02 state(1) attempt maxTries crashes (uvarints)
+//	0x02 state(1) flags(1: bit 0 Suspect) attempt maxTries crashes (uvarints)
 //	runAt leaseUntil createdAt updatedAt (8 bytes each, big-endian nanos)
 //	len+eventID len+listener len+orderKey (uvarint lengths)
 //	attempts: count, then each: n startedAt(8) duration outcome len+errorJSON
@@ -43,7 +43,11 @@ func encodeJob(j *engine.Job) ([]byte, error) {
 		return nil, fmt.Errorf("encode job %s: negative count", j.ID)
 	}
 	b := make([]byte, 0, 2+3*binary.MaxVarintLen32+32+3+len(j.EventID)+len(j.Listener)+len(j.OrderKey)+24*len(j.Attempts))
-	b = append(b, jobFormat2, code)
+	var flags byte
+	if j.Suspect {
+		flags |= 1
+	}
+	b = append(b, jobFormat2, code, flags)
 	b = binary.AppendUvarint(b, uint64(j.Attempt))
 	b = binary.AppendUvarint(b, uint64(j.MaxTries))
 	b = binary.AppendUvarint(b, uint64(j.Crashes))
@@ -88,6 +92,12 @@ func decodeJob(id string, data []byte) (*engine.Job, error) {
 	format := data[0]
 	j := &engine.Job{ID: id, State: codeStates[data[1]]}
 	rest := data[2:]
+	if format == jobFormat2 {
+		if len(rest) < 1 {
+			return nil, fmt.Errorf("decode job: %w", errCorruptJob)
+		}
+		j.Suspect, rest = rest[0]&1 != 0, rest[1:]
+	}
 	var counts [3]uint64
 	for i := range counts {
 		v, n := binary.Uvarint(rest)

@@ -69,7 +69,7 @@ func (t *txn) index(j *engine.Job) error {
 	case engine.JobPending:
 		if j.OrderKey != "" {
 			// Its key decides whether it is due (refreshOrder).
-			err = t.orderPut(bOrder, j)
+			err = t.orderPending(j, true)
 			break
 		}
 		err = t.putDue(j)
@@ -77,7 +77,7 @@ func (t *txn) index(j *engine.Job) error {
 		t.fx.leaseTouched = true
 		err = t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), nil)
 		if err == nil && j.OrderKey != "" {
-			err = t.orderPut(bOrderR, j)
+			err = t.orderRunning(j, 1)
 		}
 	case engine.JobDone:
 		err = t.bucket(bDone).Put(tkey(j.UpdatedAt, j.ID), nil)
@@ -103,14 +103,14 @@ func (t *txn) unindex(j *engine.Job) error {
 	case engine.JobPending:
 		err = t.deleteDue(j)
 		if err == nil && j.OrderKey != "" {
-			err = t.orderDelete(bOrder, j)
+			err = t.orderPending(j, false)
 		}
 	case engine.JobRunning:
 		// A slot under the listener's concurrency limit is free again.
 		t.fx.leaseTouched, t.fx.ready = true, true
 		err = t.bucket(bLease).Delete(tkey(j.LeaseUntil, j.ID))
 		if err == nil && j.OrderKey != "" {
-			err = t.orderDelete(bOrderR, j)
+			err = t.orderRunning(j, -1)
 		}
 	case engine.JobDone:
 		err = t.bucket(bDone).Delete(tkey(j.UpdatedAt, j.ID))

@@ -29,14 +29,13 @@ var (
 	bKVExp   = []byte("kvexp")   // tkey(expiry, uvarint len(ns) + ns + key) → nil
 	bMeta    = []byte("meta")    // "ping" → last ping time
 	bOrder   = []byte("order")   // orderPrefix(listener, key) + job id → nil: ordered jobs pending
-	bOrderR  = []byte("orderr")  // orderPrefix(listener, key) + job id → nil: ordered jobs running
-	bOrderD  = []byte("orderd")  // orderPrefix(listener, key) → id of the one job of the key in the due index
+	bOrderS  = []byte("orders")  // orderPrefix(listener, key) → uvarint(running) + id of the job holding the key's due entry
 	bPaused  = []byte("paused")  // listener → be(paused at nanos)
 	bHist    = []byte("hist")    // tkey(minute, series) → encoded engine.Sample (history.go)
 	bAudit   = []byte("audit")   // tkey(at, be(seq)) → JSON engine.AuditEntry
 
 	allBuckets = [][]byte{bEvents, bEvTime, bEvJobs, bJobs, bDueL, bLease, bDone,
-		bState, bCounts, bDedupe, bDedupeT, bKV, bKVExp, bMeta, bOrder, bOrderR, bOrderD, bPaused, bHist, bAudit}
+		bState, bCounts, bDedupe, bDedupeT, bKV, bKVExp, bMeta, bOrder, bOrderS, bPaused, bHist, bAudit}
 
 	// Indexes earlier versions kept and Open drops: a global due index
 	// (the per-listener ones hold the same keys) and a job-id set per

@@ -30,6 +30,9 @@ const reclaimChunk = 1000
 // listener's due jobs sit in their own index, so a backlog of one listener
 // never costs another a scan.
 func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quota) ([]engine.Lease, error) {
+	if !q.health.recovered.Load() {
+		return nil, fmt.Errorf("lease jobs: %w", q.health.problem(q.now()))
+	}
 	if max <= 0 || len(quota) == 0 || !q.mayLease() {
 		return nil, nil
 	}
@@ -177,6 +180,14 @@ func (t *txn) start(id string, attempt int) error {
 		return reject(fmt.Errorf("%w: job is %s at attempt %d", engine.ErrLeaseLost, j.State, j.Attempt))
 	}
 	t.wrote = true
+	if j.Suspect {
+		// Rewriting the job re-indexes it: before the mark, not after.
+		old := *j
+		j.Suspect = false
+		if err := t.putJob(&old, j); err != nil {
+			return err
+		}
+	}
 	if err := t.bucket(bLease).Put(tkey(j.LeaseUntil, j.ID), u64(nanos(t.now))); err != nil {
 		return fmt.Errorf("mark job %s started: %w", id, err)
 	}
@@ -234,14 +245,13 @@ func (t *txn) takeBack(id string, kind engine.ErrorKind) error {
 	startedAt, started := t.started(j)
 	if !started {
 		// Leased ahead, never started: the attempt is given back and the
-		// loss is not the job's. After a crash its next start is made
-		// durable before it runs (the worker waits for Start when
-		// LastError is set), so a job that kills the process before its
-		// mark commits is still counted from then on.
+		// loss is not the job's. After a crash the job is Suspect (its
+		// start may just not have been written yet): its next start is
+		// made durable before it runs, so a job that kills the process is
+		// counted from then on.
 		t.unlease(j)
-		if kind == engine.KindCrash && j.LastError == nil {
-			j.LastError = &engine.JobError{Attempt: j.Attempt + 1, At: t.now, Kind: engine.KindCrash,
-				Message: "the process stopped before the leased job started; the attempt was not counted"}
+		if kind == engine.KindCrash {
+			j.Suspect = true
 		}
 		return t.putJob(&old, j)
 	}

@@ -261,8 +261,8 @@ func TestQueue_UnstartedLease_NotCharged(t *testing.T) {
 		}
 		waited := getJob(t, q, ls[1].Job.ID)
 		if waited.State != engine.JobPending || waited.Attempt != 0 || waited.Crashes != 0 ||
-			waited.LastError == nil || waited.LastError.Kind != "crash" {
-			t.Fatalf("unstarted job = %+v (%+v); want pending, attempt 0, no crash counted, a crash note", waited, waited.LastError)
+			waited.LastError != nil || !waited.Suspect {
+			t.Fatalf("unstarted job = %+v (%+v); want pending, attempt 0, no crash counted, no error, suspect", waited, waited.LastError)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,30 +13,67 @@ import (
 // Per-key ordering (a listener's order_by). Jobs with an OrderKey are kept
 // out of the due index, so Lease never sees them, except for one per
 // listener and key: the oldest pending job of the key, while no job of the
-// key is running. Three indexes hold the state, all keyed by
+// key is running. Two indexes hold the state, keyed by
 // orderPrefix(listener, key):
 //
 //	order   prefix + job id: the key's pending jobs, oldest first
-//	orderr  prefix + job id: the key's running jobs (one, bar an operator
-//	        retrying an older failed job while a newer one runs)
-//	orderd  prefix → the id of the job holding the key's due entry
+//	orders  prefix → how many of the key's jobs run (one, bar an operator
+//	        retrying an older failed job while a newer one runs) and the
+//	        id of the job holding the key's due entry
 //
-// index and unindex keep order and orderr exact and mark the key dirty;
-// refreshOrder, at the end of each transaction, moves the due entry to
-// where it now belongs. A key with nothing pending or running leaves no
-// trace.
+// index and unindex keep both exact and mark the key dirty; refreshOrder,
+// at the end of each transaction, moves the due entry to where it now
+// belongs. A key with nothing pending or running leaves no trace.
 
 // orderRef names one ordering key in a transaction's dirty set.
 type orderRef struct{ listener, key string }
 
-func (t *txn) orderPut(bucket []byte, j *engine.Job) error {
-	t.orderDirty(j)
-	return t.bucket(bucket).Put(append(orderPrefix(j.Listener, j.OrderKey), j.ID...), nil)
+// keyState is a key's orders value.
+type keyState struct {
+	running int
+	holder  string // job holding the due entry; "" if none
 }
 
-func (t *txn) orderDelete(bucket []byte, j *engine.Job) error {
+func (t *txn) getKeyState(prefix []byte) (keyState, error) {
+	v := t.bucket(bOrderS).Get(prefix)
+	if v == nil {
+		return keyState{}, nil
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > 1<<31 {
+		return keyState{}, fmt.Errorf("corrupt ordering state")
+	}
+	return keyState{running: int(n), holder: string(v[w:])}, nil
+}
+
+func (t *txn) putKeyState(prefix []byte, st keyState) error {
+	if st.running == 0 && st.holder == "" {
+		return t.bucket(bOrderS).Delete(prefix)
+	}
+	v := binary.AppendUvarint(nil, uint64(st.running))
+	return t.bucket(bOrderS).Put(prefix, append(v, st.holder...))
+}
+
+// orderPending adds or removes pending job j in its key's list.
+func (t *txn) orderPending(j *engine.Job, add bool) error {
 	t.orderDirty(j)
-	return t.bucket(bucket).Delete(append(orderPrefix(j.Listener, j.OrderKey), j.ID...))
+	k := append(orderPrefix(j.Listener, j.OrderKey), j.ID...)
+	if add {
+		return t.bucket(bOrder).Put(k, nil)
+	}
+	return t.bucket(bOrder).Delete(k)
+}
+
+// orderRunning counts running job j in (delta 1) or out (-1) of its key.
+func (t *txn) orderRunning(j *engine.Job, delta int) error {
+	t.orderDirty(j)
+	prefix := orderPrefix(j.Listener, j.OrderKey)
+	st, err := t.getKeyState(prefix)
+	if err != nil {
+		return err
+	}
+	st.running = max(st.running+delta, 0)
+	return t.putKeyState(prefix, st)
 }
 
 func (t *txn) orderDirty(j *engine.Job) {
@@ -78,8 +116,12 @@ func (t *txn) refreshOrder() error {
 
 func (t *txn) refreshKey(ref orderRef) error {
 	prefix := orderPrefix(ref.listener, ref.key)
+	st, err := t.getKeyState(prefix)
+	if err != nil {
+		return err
+	}
 	var want *engine.Job
-	if !hasPrefix(t.bucket(bOrderR), prefix) {
+	if st.running == 0 {
 		if k := firstWithPrefix(t.bucket(bOrder), prefix); k != nil {
 			j, err := t.getJob(string(k[len(prefix):]))
 			if err != nil {
@@ -91,9 +133,8 @@ func (t *txn) refreshKey(ref orderRef) error {
 			want = j
 		}
 	}
-	holders := t.bucket(bOrderD)
-	if cur := holders.Get(prefix); cur != nil && (want == nil || want.ID != string(cur)) {
-		old, err := t.getJob(string(cur))
+	if st.holder != "" && (want == nil || want.ID != st.holder) {
+		old, err := t.getJob(st.holder)
 		if err != nil {
 			return err
 		}
@@ -103,17 +144,19 @@ func (t *txn) refreshKey(ref orderRef) error {
 			}
 		}
 	}
-	if want == nil {
-		return holders.Delete(prefix)
+	next := keyState{running: st.running}
+	if want != nil {
+		// Put even when want already holds it: a rescheduled job's old
+		// entry went with unindex.
+		if err := t.putDue(want); err != nil {
+			return err
+		}
+		next.holder = want.ID
 	}
-	if err := t.putDue(want); err != nil {
-		return err
+	if next == st {
+		return nil
 	}
-	return holders.Put(prefix, []byte(want.ID))
-}
-
-func hasPrefix(b *bolt.Bucket, prefix []byte) bool {
-	return firstWithPrefix(b, prefix) != nil
+	return t.putKeyState(prefix, next)
 }
 
 // firstWithPrefix returns the least key of b starting with prefix; nil if

@@ -94,14 +94,7 @@ func (t *txn) prune(evAfter []byte) (deleted int, more bool, next []byte, err er
 
 // pruneDone deletes up to limit done jobs finished before cut.
 func (t *txn) pruneDone(cut time.Time, limit int) (int, error) {
-	var keys [][]byte
-	c := t.bucket(bDone).Cursor()
-	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-		if at, _ := splitTkey(k); !at.Before(cut) {
-			break
-		}
-		keys = append(keys, bytes.Clone(k))
-	}
+	keys := t.keysBefore(bDone, cut, limit)
 	for _, k := range keys {
 		_, id := splitTkey(k)
 		j, err := t.getJob(id)
@@ -164,14 +157,7 @@ func (t *txn) pruneEvents(cut time.Time, from []byte, limit int) (seen, deleted 
 
 // pruneDedupe deletes up to limit dedupe records seen before cut.
 func (t *txn) pruneDedupe(cut time.Time, limit int) (int, error) {
-	var keys [][]byte
-	c := t.bucket(bDedupeT).Cursor()
-	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-		if at, _ := splitTkey(k); !at.Before(cut) {
-			break
-		}
-		keys = append(keys, bytes.Clone(k))
-	}
+	keys := t.keysBefore(bDedupeT, cut, limit)
 	for _, k := range keys {
 		dk := k[8:]
 		// The record may have been renewed since; delete it only if this
@@ -190,14 +176,7 @@ func (t *txn) pruneDedupe(cut time.Time, limit int) (int, error) {
 
 // pruneKV deletes up to limit KV entries that expired by now.
 func (t *txn) pruneKV(limit int) (int, error) {
-	var keys [][]byte
-	c := t.bucket(bKVExp).Cursor()
-	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-		if at, _ := splitTkey(k); at.After(t.now) {
-			break
-		}
-		keys = append(keys, bytes.Clone(k))
-	}
+	keys := t.keysBefore(bKVExp, t.now.Add(1), limit) // expired at or before now
 	for _, k := range keys {
 		if ns, key, ok := splitKVIndexKey(k); ok {
 			if nb := t.bucket(bKV).Bucket([]byte(ns)); nb != nil {
@@ -216,8 +195,9 @@ func (t *txn) pruneKV(limit int) (int, error) {
 	return len(keys), nil
 }
 
-// pruneBefore deletes up to limit keys of a tkey-keyed bucket older than cut.
-func (t *txn) pruneBefore(name []byte, cut time.Time, limit int) (int, error) {
+// keysBefore returns (copies of) up to limit keys of the tkey-keyed
+// bucket name, oldest first, whose time is before cut.
+func (t *txn) keysBefore(name []byte, cut time.Time, limit int) [][]byte {
 	var keys [][]byte
 	c := t.bucket(name).Cursor()
 	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
@@ -226,6 +206,12 @@ func (t *txn) pruneBefore(name []byte, cut time.Time, limit int) (int, error) {
 		}
 		keys = append(keys, bytes.Clone(k))
 	}
+	return keys
+}
+
+// pruneBefore deletes up to limit keys of a tkey-keyed bucket older than cut.
+func (t *txn) pruneBefore(name []byte, cut time.Time, limit int) (int, error) {
+	keys := t.keysBefore(name, cut, limit)
 	for _, k := range keys {
 		if err := t.bucket(name).Delete(k); err != nil {
 			return 0, fmt.Errorf("prune %s: %w", name, err)

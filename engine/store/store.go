@@ -15,6 +15,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // The queue implements every queue-side interface the engine declares.
@@ -38,6 +39,10 @@ type Options struct {
 	// CrashLimit is how many crash-recoveries a job survives before it is
 	// parked as failed; 0 means 3.
 	CrashLimit int
+	// MinFreeBytes is the free space on the queue's filesystem below which
+	// Ping reports the queue unwritable (readiness fails before commits
+	// do); 0 means 16 MiB.
+	MinFreeBytes int64
 	// HistoryRetention is how long per-minute history and the audit list
 	// are kept; 0 means 7 days.
 	HistoryRetention time.Duration
@@ -69,7 +74,8 @@ type Queue struct {
 
 	stopPrune context.CancelFunc
 	pruneDone chan struct{}
-	closeOnce sync.Once
+	life      startstop.Once
+	health    health
 
 	// limiters are the listeners' rate buckets; only the committer
 	// touches them (lease ops), so they need no lock.
@@ -93,6 +99,9 @@ func Open(opts Options) (*Queue, error) {
 	}
 	if opts.CrashLimit <= 0 {
 		opts.CrashLimit = 3
+	}
+	if opts.MinFreeBytes <= 0 {
+		opts.MinFreeBytes = defaultMinFree
 	}
 	if opts.HistoryRetention <= 0 {
 		opts.HistoryRetention = 7 * 24 * time.Hour
@@ -120,14 +129,19 @@ func Open(opts Options) (*Queue, error) {
 		ready:   make(chan struct{}, 1),
 		self:    newProcess(opts.Now()),
 	}
-	if err := q.recover(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open queue %s: %w", opts.Path, err)
-	}
 	go q.commitLoop()
+	if err := q.recover(context.Background()); err != nil {
+		if !isWriteError(err) {
+			q.Close(context.Background())
+			return nil, fmt.Errorf("open queue %s: %w", opts.Path, err)
+		}
+		// A full or failing disk: come up anyway (webhooks get 503, the
+		// admin API reads) and keep trying; nothing is leased meanwhile.
+		q.log.Error("recover running jobs; retrying until the disk takes writes", "err", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	q.stopPrune, q.pruneDone = cancel, make(chan struct{})
-	go q.pruneLoop(ctx)
+	go q.maintain(ctx)
 	return q, nil
 }
 
@@ -143,50 +157,6 @@ func boltOptions() *bolt.Options {
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 256 << 20,
 	}
-}
-
-// recover creates the buckets and sends every job a dead process left
-// running back to pending (or to failed once it has crashed CrashLimit
-// times). A job that was leased but had not started gets its attempt back.
-func (q *Queue) recover() error {
-	var fx effects
-	err := q.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		if err := dropLegacyIndexes(tx); err != nil {
-			return err
-		}
-		t := &txn{tx: tx, q: q, now: q.now()}
-		var ids []string
-		tx.Bucket(bLease).ForEach(func(k, _ []byte) error {
-			_, id := splitTkey(k)
-			ids = append(ids, id)
-			return nil
-		})
-		for _, id := range ids {
-			// This process is the only one using the file: whatever was
-			// running belonged to a process that died.
-			if err := t.takeBack(id, engine.KindCrash); err != nil {
-				return err
-			}
-		}
-		t.fx.dueTouched, t.fx.leaseTouched = true, true
-		if err := t.finishTxn(); err != nil {
-			return err
-		}
-		fx = t.fx
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("recover running jobs: %w", err)
-	}
-	fx.failed = 0
-	fx.ready = !fx.nextDue.IsZero() // wake workers for jobs already due
-	q.apply(fx)
-	return nil
 }
 
 // dropLegacyIndexes deletes the indexes earlier versions kept (see
@@ -209,23 +179,25 @@ func dropLegacyIndexes(tx *bolt.Tx) error {
 // Close stops the pruner, lets the committer finish what is queued, and
 // closes the file. It is idempotent; later calls wait for the same end.
 func (q *Queue) Close(ctx context.Context) error {
-	q.closeOnce.Do(func() {
-		q.stopPrune()
-		<-q.pruneDone
+	return q.life.Stop(func(bool) error {
+		if q.stopPrune != nil {
+			q.stopPrune()
+			<-q.pruneDone
+		}
 		q.mu.Lock()
 		q.closed = true
 		close(q.reqs)
 		q.mu.Unlock()
-	})
-	select {
-	case <-q.stopped:
-		if q.closeErr != nil {
-			return fmt.Errorf("close queue: %w", q.closeErr)
+		select {
+		case <-q.stopped:
+			if q.closeErr != nil {
+				return fmt.Errorf("close queue: %w", q.closeErr)
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("close queue: %w", ctx.Err())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("close queue: %w", ctx.Err())
-	}
+	})
 }
 
 // Ready receives a value (coalesced) after a commit that added or
@@ -235,10 +207,21 @@ func (q *Queue) Ready() <-chan struct{} { return q.ready }
 // NextDue returns the earliest RunAt of a pending job, zero if none.
 func (q *Queue) NextDue() time.Time { return fromNanos(uint64(q.nextDue.Load())) }
 
-// pruneLoop runs Prune every min(Retention/10, 1m), but not more often
-// than once a second.
-func (q *Queue) pruneLoop(ctx context.Context) {
+// maintain finishes a recovery that could not be written at Open, then
+// runs Prune every min(Retention/10, 1m), but not more often than once a
+// second.
+func (q *Queue) maintain(ctx context.Context) {
 	defer close(q.pruneDone)
+	for !q.health.recovered.Load() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		if err := q.recover(ctx); err == nil {
+			q.log.Info("recovered the running jobs left by the stopped process")
+		}
+	}
 	every := time.Minute
 	if r := q.opts.Retention / 10; r > 0 && r < every {
 		every = max(r, time.Second)

@@ -12,6 +12,13 @@ import (
 // a safety net, not the mechanism (Ready and NextDue are).
 const idlePoll = time.Second
 
+// unlandedPoll is how often the dispatcher looks again while outcomes
+// wait to be written.
+const unlandedPoll = 50 * time.Millisecond
+
+// leaseTimeout bounds one Lease call.
+const leaseTimeout = 30 * time.Second
+
 // dispatcher is the single goroutine that leases. It alone owns the
 // running counts and rate limiters, so they need no lock.
 type dispatcher struct {
@@ -103,6 +110,9 @@ func (d *dispatcher) release(listener string) {
 // the workers. It returns how many it leased and how long to wait before
 // looking again if nothing else wakes the dispatcher.
 func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
+	if d.p.unlanded.Load() > 0 {
+		return 0, unlandedPoll // the queue is not taking writes; see Pool.unlanded
+	}
 	free := d.capacity() - d.running
 	if free <= 0 || (free < d.batchMin() && len(d.jobs) > 0) {
 		// Full, or enough jobs wait for a worker that leasing can wait
@@ -116,7 +126,13 @@ func (d *dispatcher) leaseOnce(ctx context.Context) (int, time.Duration) {
 		return 0, idlePoll
 	}
 	now := d.p.opts.Now()
-	leases, err := d.p.opts.Queue.Lease(ctx, free, quota)
+	// Stopping must not cut a lease short: a claim the queue committed
+	// but this side never heard of would sit running until its lease
+	// expired. Once asked, the lease is waited for; what it claimed goes
+	// to the workers, who hand it back when the pool is stopping.
+	leaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseTimeout)
+	leases, err := d.p.opts.Queue.Lease(leaseCtx, free, quota)
+	cancel()
 	if err != nil {
 		if !errors.Is(err, context.Canceled) && now.Sub(d.lastError) > 10*time.Second {
 			d.p.opts.Logger.Error("lease jobs", "err", err)

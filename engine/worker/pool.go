@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // Options configures a Pool.
@@ -59,6 +60,11 @@ type Pool struct {
 	// avgRun is a moving average of attempt durations in nanoseconds
 	// (0 until one is timed); the dispatcher sizes prefetching by it.
 	avgRun atomic.Int64
+	// unlanded counts outcomes whose write failed and is being retried:
+	// while any waits, nothing new is leased (the queue cannot take the
+	// outcomes it has, and a lease would take back their expired claims
+	// before they land).
+	unlanded atomic.Int32
 
 	// recordCtx bounds outcome writes that keep failing (a full disk):
 	// cancelled only when Stop's deadline has passed.
@@ -68,8 +74,7 @@ type Pool struct {
 	stopLease context.CancelFunc
 	done      chan struct{}  // closed when the dispatcher, workers and outcome writes are done
 	recording sync.WaitGroup // outcome writes in flight
-	startOnce sync.Once
-	stopOnce  sync.Once
+	life      startstop.Once
 }
 
 // New returns a Pool; Start begins leasing.
@@ -98,7 +103,7 @@ func New(opts Options) *Pool {
 // Start launches the dispatcher and the workers. ctx bounds leasing only:
 // when it ends the pool stops taking jobs, as with Stop.
 func (p *Pool) Start(ctx context.Context) {
-	p.startOnce.Do(func() {
+	p.life.Start(func() {
 		leaseCtx, cancel := context.WithCancel(ctx)
 		p.stopLease = cancel
 		capacity := p.opts.Workers + p.opts.Prefetch
@@ -143,34 +148,26 @@ func (p *Pool) Start(ctx context.Context) {
 // interrupts them and waits for their outcome to be recorded. Safe to call
 // more than once, and before Start.
 func (p *Pool) Stop(ctx context.Context) error {
-	var err error
-	p.stopOnce.Do(func() {
-		started := false
-		p.startOnce.Do(func() { close(p.done) }) // never started: nothing to wait for
-		if p.stopLease != nil {
-			started = true
-			p.stopLease()
-		}
+	return p.life.Stop(func(started bool) error {
+		defer p.abandonRecord()
+		defer p.cancelRun()
 		if !started {
-			p.cancelRun()
-			p.abandonRecord()
-			return
+			return nil
 		}
+		p.stopLease()
 		select {
 		case <-p.done:
+			return nil
 		case <-ctx.Done():
-			err = fmt.Errorf("stop workers: %w; interrupting running jobs", ctx.Err())
-			p.cancelRun()
-			// Interrupted attempts record their outcome promptly; one that
-			// keeps failing (a full disk) is given up on after a moment.
-			t := time.AfterFunc(5*time.Second, p.abandonRecord)
-			<-p.done
-			t.Stop()
 		}
 		p.cancelRun()
-		p.abandonRecord()
+		// Interrupted attempts record their outcome promptly; one that
+		// keeps failing (a full disk) is given up on after a moment.
+		t := time.AfterFunc(5*time.Second, p.abandonRecord)
+		<-p.done
+		t.Stop()
+		return fmt.Errorf("stop workers: %w; running jobs were interrupted", ctx.Err())
 	})
-	return err
 }
 
 // execute runs one attempt and records its outcome.
@@ -185,6 +182,12 @@ func (p *Pool) execute(lease engine.Lease) {
 		return
 	}
 	if left := job.LeaseUntil.Sub(p.opts.Now()); !job.LeaseUntil.IsZero() && left < l.Timeout {
+		if left <= 0 {
+			// The lease ended while the job waited: the queue takes it
+			// back, and its attempt number may already be a new claim's.
+			log.Warn("prefetched job dropped: its lease ended before a worker took it")
+			return
+		}
 		// Waited in the prefetch buffer too long: the lease could end
 		// mid-run and the job run twice at once.
 		p.handBack(job, 0, "lease too short")
@@ -227,12 +230,13 @@ func logOutcome(log *slog.Logger, res engine.Result, job *engine.Job, took time.
 // now on charges it. A first try does not wait for the record: it rides
 // the next commit, and until then a crash gives the attempt back, which
 // is right for the jobs leased ahead that had not started. A job that
-// failed or was cut off before waits for the record to be durable, so a
-// job that takes the process down within that window is still charged and
-// ends failed after its tries instead of crashing the process forever. It
-// reports whether the job may run.
+// failed or was cut off before (LastError), or was held by a process that
+// died (Suspect), waits for the record to be durable, so a job that takes
+// the process down within that window is still charged and ends failed
+// after its crashes instead of crashing the process forever. It reports
+// whether the job may run.
 func (p *Pool) markStarted(log *slog.Logger, job engine.Job) bool {
-	if job.LastError == nil {
+	if job.LastError == nil && !job.Suspect {
 		p.recording.Add(1)
 		go func() {
 			defer p.recording.Done()
@@ -310,6 +314,12 @@ func (p *Pool) finish(log *slog.Logger, listener string, res engine.Result, wait
 func (p *Pool) record(log *slog.Logger, res engine.Result) bool {
 	backoff := 50 * time.Millisecond
 	var lastLog time.Time
+	counted := false
+	defer func() {
+		if counted {
+			p.unlanded.Add(-1)
+		}
+	}()
 	for {
 		// Each try has its own bound; the loop outlives shutdown's
 		// interrupt, not its deadline.
@@ -325,6 +335,10 @@ func (p *Pool) record(log *slog.Logger, res engine.Result) bool {
 		case errors.Is(err, engine.ErrClosed) || p.recordCtx.Err() != nil:
 			log.Error("job outcome not recorded; the job runs again after restart", "outcome", res.Outcome, "err", err)
 			return false
+		}
+		if !counted {
+			counted = true
+			p.unlanded.Add(1)
 		}
 		if time.Since(lastLog) > 10*time.Second {
 			log.Error("record job outcome; retrying until it lands", "outcome", res.Outcome, "err", err)

@@ -49,6 +49,16 @@ type harness struct {
 	q    *store.Queue
 	gen  *engine.Generation
 	pool *worker.Pool
+
+	mu       sync.Mutex
+	observed []worker.Observation // what the pool told Observe
+}
+
+// observations returns what the pool has told Observe so far.
+func (h *harness) observations() []worker.Observation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]worker.Observation(nil), h.observed...)
 }
 
 func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Listener) *harness {
@@ -62,6 +72,11 @@ func newHarness(t *testing.T, workers int, run runFunc, listeners ...*engine.Lis
 	h.pool = worker.New(worker.Options{
 		Queue: q, Current: func() *engine.Generation { return h.gen }, Workers: workers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Observe: func(o worker.Observation) {
+			h.mu.Lock()
+			h.observed = append(h.observed, o)
+			h.mu.Unlock()
+		},
 	})
 	h.pool.Start(context.Background())
 	t.Cleanup(func() {
@@ -286,7 +301,8 @@ func TestPool_StopInterruptsAndSnoozes(t *testing.T) {
 }
 
 // A prefetched job whose lease can no longer cover its timeout (here: the
-// pool's clock runs two hours ahead of the queue's) is handed back unrun,
+// pool's clock runs half an hour ahead of the queue's, so 31 minutes of a
+// 1h01m lease are left for a 1h timeout) is handed back unrun,
 // without spending its attempt.
 func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 	q, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "queue.db")})
@@ -299,7 +315,7 @@ func TestPool_ShortLeaseHandedBackUnrun(t *testing.T) {
 	pool := worker.New(worker.Options{
 		Queue: q, Current: func() *engine.Generation { return gen }, Workers: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:    func() time.Time { return time.Now().Add(2 * time.Hour) },
+		Now:    func() time.Time { return time.Now().Add(30 * time.Minute) },
 	})
 	h := &harness{q: q, gen: gen, pool: pool}
 	pool.Start(context.Background())
@@ -346,12 +362,16 @@ func TestPool_StopHandsBackPrefetched(t *testing.T) {
 	h.wait(t, first, "l", state(engine.JobDone))
 	for _, ev := range rest {
 		j := h.wait(t, ev, "l", state(engine.JobPending))
-		if j.Attempt != 0 || j.LastError != nil {
-			t.Fatalf("prefetched job = %+v: want pending, attempt 0", j)
+		if j.Attempt != 0 || j.LastError != nil || len(j.Attempts) != 0 {
+			t.Fatalf("prefetched job = %+v: want pending, attempt 0, no attempts recorded", j)
 		}
 	}
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("listener ran %d times; only the warm-up and the job already running should have", n)
+	}
+	// Handed back unrun is not an attempt: metrics never hear of it.
+	if obs := h.observations(); len(obs) != 2 || obs[0].Outcome != engine.Succeeded || obs[1].Outcome != engine.Succeeded {
+		t.Fatalf("observed %+v, want the two attempts that ran, both succeeded", obs)
 	}
 }
 

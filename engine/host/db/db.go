@@ -13,7 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
-	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine"
 )
 
 // DB is an open application database. It is safe for concurrent use.
@@ -22,45 +22,59 @@ type DB struct {
 	driver string
 }
 
-// Open connects to the database cfg names and checks it answers. A relative
-// SQLite path is resolved against baseDir and its directory created; SQLite
-// runs with WAL, busy_timeout 5000 and foreign keys on. MySQL DSNs get
-// parseTime=true.
-func Open(ctx context.Context, cfg config.Database, baseDir string) (*DB, error) {
+// Options name the application database. cmd/switchboard maps
+// [database] onto them.
+type Options struct {
+	// Driver is "sqlite", "postgres" or "mysql".
+	Driver string
+	// DSN is a path (or file: URI) for SQLite, a URL or DSN otherwise. It
+	// may hold a password, so it never appears in an error.
+	DSN engine.Secret
+	// MaxOpenConns bounds the pool (0: database/sql's default, unbounded).
+	MaxOpenConns int
+	// Dir is what a relative SQLite path is resolved against.
+	Dir string
+}
+
+// Open connects to the database opts name and checks it answers. A
+// relative SQLite path is resolved against opts.Dir and its directory
+// created; SQLite runs with WAL, busy_timeout 5000 and foreign keys on.
+// MySQL DSNs get parseTime=true.
+func Open(ctx context.Context, opts Options) (*DB, error) {
 	var (
 		name string
-		dsn  = cfg.DSN.Reveal()
+		dsn  = opts.DSN.Reveal()
 		err  error
 	)
-	switch cfg.Driver {
+	switch opts.Driver {
 	case "sqlite":
 		name = "sqlite"
-		dsn, err = sqliteDSN(dsn, baseDir)
+		dsn, err = sqliteDSN(dsn, opts.Dir)
 	case "postgres":
 		name = "pgx"
 	case "mysql":
 		name = "mysql"
 		dsn, err = mysqlDSN(dsn)
 	default:
-		return nil, fmt.Errorf("open database: driver %q is not one of sqlite, postgres, mysql", cfg.Driver)
+		return nil, fmt.Errorf("open database: driver %q is not one of sqlite, postgres, mysql", opts.Driver)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", cfg.Driver, err)
+		return nil, fmt.Errorf("open %s database: %w", opts.Driver, err)
 	}
 	sdb, err := sql.Open(name, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", cfg.Driver, err)
+		return nil, fmt.Errorf("open %s database: %w", opts.Driver, err)
 	}
-	if cfg.MaxOpenConns > 0 {
-		sdb.SetMaxOpenConns(cfg.MaxOpenConns)
-		sdb.SetMaxIdleConns(cfg.MaxOpenConns)
+	if opts.MaxOpenConns > 0 {
+		sdb.SetMaxOpenConns(opts.MaxOpenConns)
+		sdb.SetMaxIdleConns(opts.MaxOpenConns)
 	}
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		// The DSN may hold a password: name the driver, not the DSN.
-		return nil, fmt.Errorf("connect to %s database: %w", cfg.Driver, err)
+		return nil, fmt.Errorf("connect to %s database: %w", opts.Driver, err)
 	}
-	return &DB{db: sdb, driver: cfg.Driver}, nil
+	return &DB{db: sdb, driver: opts.Driver}, nil
 }
 
 // Close closes the connection pool. It is safe to call more than once.

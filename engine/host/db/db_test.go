@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 func TestDB_QueryFirstExec(t *testing.T) {
@@ -166,7 +165,7 @@ func TestDB_ContextCancelled(t *testing.T) {
 
 func TestOpen_SQLite(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(context.Background(), config.Database{Driver: "sqlite", DSN: "data/sub/app.db"}, dir)
+	d, err := Open(context.Background(), Options{Driver: "sqlite", DSN: "data/sub/app.db", Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,17 +189,19 @@ func TestOpen_SQLite(t *testing.T) {
 func TestOpen_Errors(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  config.Database
+		cfg  Options
 		want string
 	}{
-		{"unknown driver", config.Database{Driver: "oracle", DSN: "x"}, `driver "oracle"`},
-		{"empty sqlite dsn", config.Database{Driver: "sqlite"}, "dsn is empty"},
-		{"bad mysql dsn", config.Database{Driver: "mysql", DSN: "nonsense"}, "database.dsn"},
-		{"postgres refused, password hidden", config.Database{Driver: "postgres", DSN: "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2"}, "connect to postgres database"},
+		{"unknown driver", Options{Driver: "oracle", DSN: "x"}, `driver "oracle"`},
+		{"empty sqlite dsn", Options{Driver: "sqlite"}, "dsn is empty"},
+		{"bad mysql dsn", Options{Driver: "mysql", DSN: "nonsense"}, "database.dsn"},
+		{"postgres refused, password hidden", Options{Driver: "postgres", DSN: "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2"}, "connect to postgres database"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Open(context.Background(), tt.cfg, t.TempDir())
+			opts := tt.cfg
+			opts.Dir = t.TempDir()
+			_, err := Open(context.Background(), opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want %q", err, tt.want)
 			}

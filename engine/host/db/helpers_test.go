@@ -13,7 +13,6 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 func suffix() string {
@@ -36,7 +35,7 @@ func backends(t *testing.T) []backend {
 	var out []backend
 	open := func(driver, dsn, dir string) *DB {
 		t.Helper()
-		d, err := Open(ctx, config.Database{Driver: driver, DSN: config.Secret(dsn), MaxOpenConns: 4}, dir)
+		d, err := Open(ctx, Options{Driver: driver, DSN: engine.Secret(dsn), MaxOpenConns: 4, Dir: dir})
 		if err != nil {
 			t.Fatalf("open %s: %v", driver, err)
 		}

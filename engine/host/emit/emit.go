@@ -54,8 +54,10 @@ func (m *Module) Exports(cur func() *engine.Invocation) any {
 			inv.Recorder.Record("emit", "emit", name, payload)
 			return "dry-run", nil
 		}
-		var decoded any
-		if err := json.Unmarshal(raw, &decoded); err != nil {
+		// Decoded the way ingest decodes a webhook, for the same `when`
+		// filters; a number no script could read back is refused here.
+		decoded, err := engine.DecodePayload(raw)
+		if err != nil {
 			return "", fmt.Errorf("emit %s: %w", name, err)
 		}
 		ev := &engine.Event{Name: name, Source: "emit", Payload: raw}

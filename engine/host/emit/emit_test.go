@@ -139,3 +139,30 @@ func TestEmit_DryRun(t *testing.T) {
 		t.Fatalf("%d events, recorded %q", len(q.events), rec.calls)
 	}
 }
+
+// TestEmit_RoutesLikeIngest: the emitted payload is decoded as ingest
+// decodes a webhook, so a listener's numeric `when` hears it.
+func TestEmit_RoutesLikeIngest(t *testing.T) {
+	when, err := engine.NewFilter("when", map[string]any{"size": int64(3), "ratio": 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &memQueue{seen: map[string]string{}}
+	r := engine.NewRouter(q, engine.NewGeneration(1, engine.NewRoutes([]*engine.Listener{{Name: "l", On: []string{"e"}, When: when, Tries: 1}}), nil))
+	if _, err := runtime(t, r, "job_1", nil).RunString(`emit("e", {size: 3, ratio: 0.5})`); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.jobs) != 1 || len(q.jobs[0]) != 1 {
+		t.Fatalf("jobs = %v, want one for listener l", q.jobs)
+	}
+}
+
+// TestEmit_RefusesUnreadableNumber: a BigInt too large for any script's
+// number is refused at emit, naming the field, not stored to fail later.
+func TestEmit_RefusesUnreadableNumber(t *testing.T) {
+	q := &memQueue{seen: map[string]string{}}
+	_, err := runtime(t, router(t, q), "job_1", nil).RunString(`emit("e", {data: {n: 10n ** 400n}})`)
+	if err == nil || !strings.Contains(err.Error(), `payload field "data.n"`) || len(q.events) != 0 {
+		t.Fatalf("error = %v with %d events, want a refusal naming data.n and nothing stored", err, len(q.events))
+	}
+}

@@ -9,28 +9,40 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
-// NewClient returns an *http.Client that only reaches what cfg allows:
-// http and https URLs, hosts in allow_hosts (when set), and addresses
-// outside the private and reserved ranges unless allow_cidrs names them.
-// The address check runs in the dialer after DNS, on every connection,
-// so redirects and DNS rebinding are covered; proxies from the
-// environment are ignored. Redirects stop after max_redirects; response
-// bodies (after decompression) fail to read past max_response_bytes;
-// connects give up after connect_timeout and whole requests after timeout.
-func NewClient(cfg config.HTTP) (*stdhttp.Client, error) {
-	guard, err := NewGuard(cfg.AllowHosts, cfg.AllowCIDRs)
-	if err != nil {
-		return nil, err
-	}
-	return newClient(cfg, guard), nil
+// Options bound what scripts may reach through `http` (and `ittybit`,
+// which shares the client). cmd/switchboard maps [http] onto them.
+type Options struct {
+	// AllowHosts, when set, are the only hosts requests may name: exact
+	// names or "*.example.com".
+	AllowHosts []string
+	// AllowCIDRs are private or reserved ranges requests may reach anyway.
+	AllowCIDRs []netip.Prefix
+	// Timeout bounds a whole request (0: only the job's deadline);
+	// ConnectTimeout a connect and TLS handshake (default 5s).
+	Timeout        time.Duration
+	ConnectTimeout time.Duration
+	// MaxResponseBytes caps a response body after decompression (0: no cap).
+	MaxResponseBytes int64
+	// MaxRedirects is how many redirects are followed.
+	MaxRedirects int
 }
 
-func newClient(cfg config.HTTP, guard *Guard) *stdhttp.Client {
-	connect := cfg.ConnectTimeout.D()
+// NewClient returns an *http.Client that only reaches what opts allow:
+// http and https URLs, hosts in AllowHosts (when set), and addresses
+// outside the private and reserved ranges unless AllowCIDRs names them.
+// The address check runs in the dialer after DNS, on every connection,
+// so redirects and DNS rebinding are covered; proxies from the
+// environment are ignored. Redirects stop after MaxRedirects; response
+// bodies (after decompression) fail to read past MaxResponseBytes;
+// connects give up after ConnectTimeout and whole requests after Timeout.
+func NewClient(opts Options) *stdhttp.Client {
+	return newClient(opts, NewGuard(opts.AllowHosts, opts.AllowCIDRs))
+}
+
+func newClient(opts Options, guard *Guard) *stdhttp.Client {
+	connect := opts.ConnectTimeout
 	if connect <= 0 {
 		connect = 5 * time.Second
 	}
@@ -57,10 +69,10 @@ func newClient(cfg config.HTTP, guard *Guard) *stdhttp.Client {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	maxRedirects := cfg.MaxRedirects
+	maxRedirects := opts.MaxRedirects
 	return &stdhttp.Client{
-		Transport: &guardTransport{base: transport, guard: guard, max: int64(cfg.MaxResponseBytes)},
-		Timeout:   cfg.Timeout.D(),
+		Transport: &guardTransport{base: transport, guard: guard, max: opts.MaxResponseBytes},
+		Timeout:   opts.Timeout,
 		CheckRedirect: func(req *stdhttp.Request, via []*stdhttp.Request) error {
 			if len(via) > maxRedirects {
 				return fmt.Errorf("http: stopped after %d redirects (http.max_redirects)", maxRedirects)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // Module is the "http" host module.
@@ -25,13 +24,9 @@ type Module struct {
 
 var _ engine.Module = (*Module)(nil)
 
-// New returns the module over a client built by NewClient(cfg).
-func New(cfg config.HTTP) (*Module, error) {
-	c, err := NewClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Module{client: c, timeout: cfg.Timeout.D()}, nil
+// New returns the module over a client built by NewClient(opts).
+func New(opts Options) *Module {
+	return &Module{client: NewClient(opts), timeout: opts.Timeout}
 }
 
 // Client returns the SSRF-safe client the module uses, for other modules
@@ -157,7 +152,7 @@ func parseTimeout(v any) (time.Duration, error) {
 	case nil:
 		return 0, nil
 	case string:
-		d, err := config.ParseDuration(t)
+		d, err := engine.ParseDuration(t)
 		if err != nil {
 			return 0, fmt.Errorf("timeout: %w", err)
 		}

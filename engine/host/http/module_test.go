@@ -18,22 +18,17 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
-func testConfig(allowCIDRs ...string) config.HTTP {
-	cfg := config.Default().HTTP
-	cfg.AllowCIDRs = allowCIDRs
-	return cfg
+// testConfig is the default [http] section's options, with allowCIDRs.
+func testConfig(allowCIDRs ...string) Options {
+	return Options{AllowCIDRs: prefixes(allowCIDRs...), Timeout: 15 * time.Second, ConnectTimeout: 5 * time.Second,
+		MaxResponseBytes: 10 << 20, MaxRedirects: 5}
 }
 
-func module(t *testing.T, cfg config.HTTP) *Module {
+func module(t *testing.T, opts Options) *Module {
 	t.Helper()
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return New(opts)
 }
 
 type recorder struct {
@@ -65,7 +60,7 @@ func TestHTTP_Refused(t *testing.T) {
 
 	tests := []struct {
 		name string
-		cfg  config.HTTP
+		cfg  Options
 		url  string
 		want string
 	}{
@@ -77,12 +72,12 @@ func TestHTTP_Refused(t *testing.T) {
 		{"redirect to other loopback", testConfig("127.0.0.1/32"), open.URL + "/?to=http://127.0.0.2" + port + "/", "127.0.0.2 is a loopback"},
 		{"redirect to file scheme", testConfig("127.0.0.1/32"), open.URL + "/?to=file:///etc/passwd", `scheme "file" is not allowed`},
 		{"file scheme", testConfig(), "file:///etc/passwd", `scheme "file" is not allowed`},
-		{"host not allowed", func() config.HTTP {
+		{"host not allowed", func() Options {
 			c := testConfig("127.0.0.0/8")
 			c.AllowHosts = []string{"api.ittybit.com"}
 			return c
 		}(), open.URL, `host "127.0.0.1" is not in http.allow_hosts`},
-		{"redirect loop", func() config.HTTP { c := testConfig("127.0.0.0/8"); c.MaxRedirects = 2; return c }(), open.URL + "/?to=" + open.URL + "/%3Fto=" + open.URL + "/%253Fto=" + open.URL, "stopped after 2 redirects"},
+		{"redirect loop", func() Options { c := testConfig("127.0.0.0/8"); c.MaxRedirects = 2; return c }(), open.URL + "/?to=" + open.URL + "/%3Fto=" + open.URL + "/%253Fto=" + open.URL, "stopped after 2 redirects"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,29 +12,39 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // ErrNoAPIKey is returned by every call when ittybit.api_key is empty.
 var ErrNoAPIKey = errors.New("ittybit.api_key is not set (ITTYBIT_API_KEY)")
 
+// Options configure the Ittybit client. cmd/switchboard maps [ittybit]
+// onto them.
+type Options struct {
+	// APIKey is sent as "Authorization: Bearer"; empty makes every call
+	// fail with ErrNoAPIKey.
+	APIKey engine.Secret
+	// BaseURL is the API's root (default https://api.ittybit.com).
+	BaseURL string
+}
+
 // Client calls the Ittybit API. It is safe for concurrent use.
 type Client struct {
 	base   string
-	key    config.Secret
+	key    engine.Secret
 	client *http.Client
 }
 
 var _ engine.Module = (*Client)(nil)
 
-// New returns a client for cfg that sends requests through client (pass the
-// SSRF-safe client from engine/host/http so allow lists and size caps hold).
-func New(cfg config.Ittybit, client *http.Client) *Client {
-	base := strings.TrimRight(cfg.BaseURL, "/")
+// New returns a client for opts that sends requests through client (pass
+// the SSRF-safe client from engine/host/http so allow lists and size caps
+// hold).
+func New(opts Options, client *http.Client) *Client {
+	base := strings.TrimRight(opts.BaseURL, "/")
 	if base == "" {
 		base = "https://api.ittybit.com"
 	}
-	return &Client{base: base, key: cfg.APIKey, client: client}
+	return &Client{base: base, key: opts.APIKey, client: client}
 }
 
 // APIError is a non-2xx answer from Ittybit.

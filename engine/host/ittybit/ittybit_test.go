@@ -8,14 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dop251/goja"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 	hosthttp "github.com/switchboard/switchboard/engine/host/http"
 )
 
@@ -75,13 +76,8 @@ func standIn(t *testing.T) (*httptest.Server, func() []seen) {
 
 func client(t *testing.T, base, key string) *Client {
 	t.Helper()
-	hc := config.Default().HTTP
-	hc.AllowCIDRs = []string{"127.0.0.0/8"}
-	c, err := hosthttp.NewClient(hc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(config.Ittybit{APIKey: config.Secret(key), BaseURL: base}, c)
+	c := hosthttp.NewClient(hosthttp.Options{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Timeout: 15 * time.Second})
+	return New(Options{APIKey: engine.Secret(key), BaseURL: base}, c)
 }
 
 func runtime(t *testing.T, c *Client, jobID string, rec engine.Recorder) *goja.Runtime {
@@ -147,8 +143,8 @@ func TestClient_Errors(t *testing.T) {
 
 func TestClient_RefusedWithoutAllowCIDR(t *testing.T) {
 	srv, reqs := standIn(t)
-	c, _ := hosthttp.NewClient(config.Default().HTTP)
-	_, err := New(config.Ittybit{APIKey: "sk", BaseURL: srv.URL}, c).GetTask(context.Background(), "t")
+	c := hosthttp.NewClient(hosthttp.Options{Timeout: 15 * time.Second})
+	_, err := New(Options{APIKey: "sk", BaseURL: srv.URL}, c).GetTask(context.Background(), "t")
 	if err == nil || !strings.Contains(err.Error(), "loopback") || len(reqs()) != 0 {
 		t.Fatalf("error = %v", err)
 	}

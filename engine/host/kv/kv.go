@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // MaxValueBytes bounds one stored value (its JSON encoding).
@@ -117,7 +116,7 @@ func parseTTL(v any) (time.Duration, error) {
 		return 0, nil
 	case string:
 		var err error
-		if d, err = config.ParseDuration(t); err != nil {
+		if d, err = engine.ParseDuration(t); err != nil {
 			return 0, fmt.Errorf("ttl: %w", err)
 		}
 	case int64:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,14 +16,37 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
-// Mailer delivers messages with the transport its config names. It is safe
-// for concurrent use.
+// Options configure a Mailer. cmd/switchboard maps [mail] onto them.
+type Options struct {
+	// Transport is "file" (one .eml file per message in Dir), "smtp" or
+	// "log" (the message goes to Logger).
+	Transport string
+	// From is the sender of messages that name none.
+	From string
+	// Dir is the file transport's directory, created if missing.
+	Dir string
+	// Host, Port (default 587; 465 with TLS), Username and Password reach
+	// the SMTP server. StartTLS is "required" (the default),
+	// "opportunistic" or "none"; TLS means implicit TLS.
+	Host     string
+	Port     int
+	Username string
+	Password engine.Secret
+	StartTLS string
+	TLS      bool
+	// Timeout bounds one SMTP exchange (default 30s); the job's deadline
+	// cuts it shorter.
+	Timeout time.Duration
+	// Logger receives the log transport's messages (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Mailer delivers messages with the transport its options name. It is
+// safe for concurrent use.
 type Mailer struct {
-	cfg    config.Mail
-	dir    string // file transport: absolute directory
+	opts   Options
 	logger *slog.Logger
 	// tlsConfig overrides the TLS settings for SMTP (tests trust their own
 	// certificate with it); nil verifies against the system roots.
@@ -32,39 +56,38 @@ type Mailer struct {
 
 var _ engine.Module = (*Mailer)(nil)
 
-// New returns a Mailer for cfg. The file transport's directory is resolved
-// against baseDir and created. logger receives the log transport's lines.
-func New(cfg config.Mail, baseDir string, logger *slog.Logger) (*Mailer, error) {
+// New returns a Mailer for opts; the file transport's directory is
+// created. An unknown transport, a file transport without a directory,
+// an SMTP transport without a host or with an unknown StartTLS policy,
+// and a From that is not an address are errors.
+func New(opts Options) (*Mailer, error) {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	m := &Mailer{cfg: cfg, logger: logger, now: time.Now}
-	switch cfg.Transport {
+	m := &Mailer{opts: opts, logger: logger, now: time.Now}
+	switch opts.Transport {
 	case "file":
-		if cfg.Dir == "" {
-			return nil, fmt.Errorf("mail.dir: must be set for the file transport")
+		if opts.Dir == "" {
+			return nil, errors.New("new mailer: the file transport needs a directory")
 		}
-		m.dir = cfg.Dir
-		if !filepath.IsAbs(m.dir) {
-			m.dir = filepath.Join(baseDir, m.dir)
-		}
-		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create mail directory: %w", err)
 		}
 	case "smtp":
-		if cfg.Host == "" {
-			return nil, fmt.Errorf("mail.host: must be set for the smtp transport")
+		if opts.Host == "" {
+			return nil, errors.New("new mailer: the smtp transport needs a host")
 		}
-		if _, err := tlsPolicy(cfg.StartTLS); err != nil {
-			return nil, err
+		if _, err := tlsPolicy(opts.StartTLS); err != nil {
+			return nil, fmt.Errorf("new mailer: %w", err)
 		}
 	case "log":
 	default:
-		return nil, fmt.Errorf("mail.transport: %q is not one of file, smtp, log", cfg.Transport)
+		return nil, fmt.Errorf("new mailer: transport %q is not one of file, smtp, log", opts.Transport)
 	}
-	if cfg.From != "" {
-		if err := gomail.NewMsg().From(cfg.From); err != nil {
-			return nil, fmt.Errorf("mail.from: %q: %w", cfg.From, err)
+	if opts.From != "" {
+		if err := gomail.NewMsg().From(opts.From); err != nil {
+			return nil, fmt.Errorf("new mailer: from %q: %w", opts.From, err)
 		}
 	}
 	return m, nil
@@ -86,7 +109,7 @@ func (m *Mailer) Exports(cur func() *engine.Invocation) any {
 				return nil, fmt.Errorf("mail.send: %w", err)
 			}
 			if inv.Recorder != nil {
-				gm, err := build(msg, m.cfg.From)
+				gm, err := build(msg, m.opts.From)
 				if err != nil {
 					return nil, fmt.Errorf("mail.send: %w", err)
 				}
@@ -105,12 +128,12 @@ func (m *Mailer) Exports(cur func() *engine.Invocation) any {
 // Send checks msg, delivers it and returns its Message-ID (without angle
 // brackets). It gives up when ctx ends.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
-	gm, err := build(msg, m.cfg.From)
+	gm, err := build(msg, m.opts.From)
 	if err != nil {
 		return "", err
 	}
 	id := strings.Trim(messageID(gm), "<>")
-	switch m.cfg.Transport {
+	switch m.opts.Transport {
 	case "file":
 		err = m.writeFile(gm, msg.To[0])
 	case "smtp":
@@ -131,7 +154,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 // writeFile writes gm as <unix-nanos>-<first recipient>.eml, atomically.
 func (m *Mailer) writeFile(gm *gomail.Msg, to string) error {
 	name := strconv.FormatInt(m.now().UnixNano(), 10) + "-" + sanitise(to) + ".eml"
-	tmp, err := os.CreateTemp(m.dir, ".tmp-*.eml")
+	tmp, err := os.CreateTemp(m.opts.Dir, ".tmp-*.eml")
 	if err != nil {
 		return fmt.Errorf("write mail file: %w", err)
 	}
@@ -147,7 +170,7 @@ func (m *Mailer) writeFile(gm *gomail.Msg, to string) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write mail file: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(m.dir, name)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(m.opts.Dir, name)); err != nil {
 		return fmt.Errorf("write mail file: %w", err)
 	}
 	return nil

@@ -14,20 +14,17 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 func fileMailer(t *testing.T) (*Mailer, string) {
 	t.Helper()
-	base := t.TempDir()
-	cfg := config.Default().Mail // file transport, data/mail
-	cfg.From = "Media <media@example.com>"
-	m, err := New(cfg, base, nil)
+	dir := filepath.Join(t.TempDir(), "data", "mail")
+	m, err := New(Options{Transport: "file", Dir: dir, From: "Media <media@example.com>"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.now = func() time.Time { return time.Unix(1700000000, 42) }
-	return m, filepath.Join(base, "data", "mail")
+	return m, dir
 }
 
 type recorder struct{ calls []string }
@@ -116,9 +113,7 @@ func TestSend_Invalid(t *testing.T) {
 
 func TestLog_Send(t *testing.T) {
 	var buf bytes.Buffer
-	cfg := config.Default().Mail
-	cfg.Transport = "log"
-	m, err := New(cfg, t.TempDir(), slog.New(slog.NewTextHandler(&buf, nil)))
+	m, err := New(Options{Transport: "log", From: "switchboard <switchboard@localhost>", Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,18 +146,18 @@ func TestSend_DryRun(t *testing.T) {
 func TestNew_Errors(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  config.Mail
+		opts Options
 		want string
 	}{
-		{"transport", config.Mail{Transport: "pigeon"}, "mail.transport"},
-		{"file without dir", config.Mail{Transport: "file"}, "mail.dir"},
-		{"smtp without host", config.Mail{Transport: "smtp"}, "mail.host"},
-		{"starttls", config.Mail{Transport: "smtp", Host: "h", StartTLS: "maybe"}, "mail.starttls"},
-		{"from", config.Mail{Transport: "log", From: "not an address"}, "mail.from"},
+		{"transport", Options{Transport: "pigeon"}, `transport "pigeon"`},
+		{"file without dir", Options{Transport: "file"}, "needs a directory"},
+		{"smtp without host", Options{Transport: "smtp"}, "needs a host"},
+		{"starttls", Options{Transport: "smtp", Host: "h", StartTLS: "maybe"}, `starttls "maybe"`},
+		{"from", Options{Transport: "log", From: "not an address"}, `from "not an address"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := New(tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want %q", err, tt.want)
 			}
 		})

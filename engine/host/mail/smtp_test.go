@@ -19,8 +19,6 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-
-	"github.com/switchboard/switchboard/engine/config"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and a client
@@ -136,16 +134,14 @@ func smtpServer(t *testing.T, tlsCfg *tls.Config, implicit bool) (*received, int
 	return r, l.Addr().(*net.TCPAddr).Port
 }
 
-func smtpMailer(t *testing.T, port int, clientTLS *tls.Config, mutate func(*config.Mail)) *Mailer {
+func smtpMailer(t *testing.T, port int, clientTLS *tls.Config, mutate func(*Options)) *Mailer {
 	t.Helper()
-	cfg := config.Default().Mail
-	cfg.Transport, cfg.Host, cfg.Port = "smtp", "127.0.0.1", port
-	cfg.From = "Media <media@example.com>"
-	cfg.Username, cfg.Password = "mailer", "s3cret"
+	opts := Options{Transport: "smtp", Host: "127.0.0.1", Port: port, StartTLS: "required", Timeout: 30 * time.Second,
+		From: "Media <media@example.com>", Username: "mailer", Password: "s3cret"}
 	if mutate != nil {
-		mutate(&cfg)
+		mutate(&opts)
 	}
-	m, err := New(cfg, t.TempDir(), nil)
+	m, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +161,11 @@ func TestSMTP_StartTLSAuth(t *testing.T) {
 	tests := []struct {
 		name     string
 		implicit bool
-		mutate   func(*config.Mail)
+		mutate   func(*Options)
 	}{
 		{"starttls required", false, nil},
-		{"starttls opportunistic", false, func(c *config.Mail) { c.StartTLS = "opportunistic" }},
-		{"implicit tls", true, func(c *config.Mail) { c.TLS = true }},
+		{"starttls opportunistic", false, func(c *Options) { c.StartTLS = "opportunistic" }},
+		{"implicit tls", true, func(c *Options) { c.TLS = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +208,7 @@ func TestSMTP_StartTLSRequiredWithoutTLS(t *testing.T) {
 func TestSMTP_BadCredentials(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
 	_, port := smtpServer(t, serverTLS, false)
-	_, err := smtpMailer(t, port, clientTLS, func(c *config.Mail) { c.Password = "wrong" }).Send(context.Background(), sample)
+	_, err := smtpMailer(t, port, clientTLS, func(c *Options) { c.Password = "wrong" }).Send(context.Background(), sample)
 	if err == nil || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("error = %v, want an auth failure without the password", err)
 	}
@@ -235,7 +231,7 @@ func TestSMTP_ContextEndsStalledServer(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	m := smtpMailer(t, l.Addr().(*net.TCPAddr).Port, nil, func(c *config.Mail) { c.Timeout = config.Duration(time.Minute) })
+	m := smtpMailer(t, l.Addr().(*net.TCPAddr).Port, nil, func(c *Options) { c.Timeout = time.Minute })
 	_, err = m.Send(ctx, sample)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want the context's deadline", err)

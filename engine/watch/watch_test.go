@@ -1,10 +1,11 @@
-package script
+package watch
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,8 +15,15 @@ const testDebounce = 50 * time.Millisecond
 // startWatcher watches paths and returns the channel of reports.
 func startWatcher(t *testing.T, paths ...string) <-chan []string {
 	t.Helper()
+	return startWanting(t, nil, paths...)
+}
+
+// startWanting watches paths, reporting only what want accepts (all
+// when nil), and returns the channel of reports.
+func startWanting(t *testing.T, want func(string) bool, paths ...string) <-chan []string {
+	t.Helper()
 	ch := make(chan []string, 16)
-	w, err := NewWatcher(paths, testDebounce, func(changed []string) { ch <- changed })
+	w, err := New(paths, Options{Debounce: testDebounce, Want: want, OnChange: func(changed []string) { ch <- changed }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +184,7 @@ func TestWatcher_ConfigMapSwap(t *testing.T) {
 }
 
 func TestWatcher_CloseWithoutStart(t *testing.T) {
-	w, err := NewWatcher([]string{t.TempDir()}, 0, func([]string) {})
+	w, err := New([]string{t.TempDir()}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,5 +193,61 @@ func TestWatcher_CloseWithoutStart(t *testing.T) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWatcher_WantDropsNoise: a file rewritten every 10 ms beside a
+// watched script (a log, a database) is never reported, and does not hold
+// back the report of a real save made while it is being written.
+func TestWatcher_WantDropsNoise(t *testing.T) {
+	dir := t.TempDir()
+	handler := filepath.Join(dir, "handler.js")
+	write(t, handler, "export default function () {}")
+	ch := startWanting(t, func(p string) bool { return p == handler }, dir)
+
+	noise := filepath.Join(dir, "server.log")
+	writes := make(chan int)
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			if err := os.WriteFile(noise, []byte(strings.Repeat("line\n", n)), 0o644); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case writes <- n:
+			default:
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	defer func() { close(stop); <-stopped }()
+
+	// 50 writes span ten quiet periods: long enough for a report to come.
+	for n := 0; n < 50; {
+		n = <-writes
+	}
+	select {
+	case got := <-ch:
+		t.Fatalf("noise alone was reported: %v", got)
+	default:
+	}
+
+	write(t, handler, "export default function () { return 1 }")
+	select {
+	case got := <-ch:
+		if !slices.Equal(got, []string{handler}) {
+			t.Fatalf("report = %v, want only %s", got, handler)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the save was not reported while the noise went on")
 	}
 }

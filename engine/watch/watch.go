@@ -1,4 +1,4 @@
-package script
+package watch
 
 import (
 	"context"
@@ -10,51 +10,72 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // DefaultDebounce is how long a Watcher waits after the last event of a
 // burst before reporting it.
 const DefaultDebounce = 100 * time.Millisecond
 
-// Watcher reports changes to script directories and single files (the
-// config, .env) after a quiet period, so that one save, which editors
-// turn into several events, gives one report. It watches directories,
-// never files: editors replace files by rename, and Kubernetes swaps a
-// ConfigMap by re-pointing the ..data symlink.
+// Options tunes a Watcher.
+type Options struct {
+	// Debounce is the quiet period after the last relevant event before
+	// a report (default DefaultDebounce).
+	Debounce time.Duration
+	// Want, when set, says whether a changed path is worth reporting. An
+	// event for any other path is dropped before the quiet period starts,
+	// so a file rewritten constantly (a log, a database) neither causes a
+	// report nor delays one. Reports of a lost watch (every root at once)
+	// bypass it. It runs on the watcher's goroutine.
+	Want func(path string) bool
+	// OnChange receives the sorted set of changed paths. It is never
+	// called concurrently with itself.
+	OnChange func(changed []string)
+}
+
+// Watcher reports changes to directory trees and single files after a
+// quiet period, so that one save, which editors turn into several
+// events, gives one report. It watches directories, never files: editors
+// replace files by rename, and Kubernetes swaps a ConfigMap by
+// re-pointing the ..data symlink.
 type Watcher struct {
 	fs       *fsnotify.Watcher
 	debounce time.Duration
+	want     func(path string) bool
 	onChange func(changed []string)
 
 	mu    sync.Mutex                 // guards trees and files: Add runs beside the loop
 	trees map[string]bool            // directories watched with their subdirectories
 	files map[string]map[string]bool // directory → file names watched in it
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	started   atomic.Bool
-	stop      chan struct{}
-	done      chan struct{}
+	life startstop.Once
+	stop chan struct{}
+	done chan struct{}
 }
 
-// NewWatcher watches each path: a directory with everything below it
+// New watches each path: a directory with everything below it
 // (including subdirectories created later), a file through its directory.
-// The watches are in place when it returns; Start begins reporting.
-// onChange receives the sorted set of changed paths and is never called
-// concurrently with itself.
-func NewWatcher(paths []string, debounce time.Duration, onChange func(changed []string)) (*Watcher, error) {
-	if debounce <= 0 {
-		debounce = DefaultDebounce
+// The watches are in place when it returns; Start begins reporting to
+// opts.OnChange.
+func New(paths []string, opts Options) (*Watcher, error) {
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.Want == nil {
+		opts.Want = func(string) bool { return true }
+	}
+	if opts.OnChange == nil {
+		opts.OnChange = func([]string) {}
 	}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
-	w := &Watcher{fs: fw, debounce: debounce, onChange: onChange,
+	w := &Watcher{fs: fw, debounce: opts.Debounce, want: opts.Want, onChange: opts.OnChange,
 		trees: map[string]bool{}, files: map[string]map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for _, p := range paths {
@@ -127,41 +148,19 @@ func (w *Watcher) addTree(dir string) ([]string, error) {
 
 // Start reports changes until ctx ends or Close is called.
 func (w *Watcher) Start(ctx context.Context) {
-	w.startOnce.Do(func() {
-		select {
-		case <-w.stop: // closed before it started
-			return
-		default:
-		}
-		w.started.Store(true)
-		go w.loop(ctx)
-	})
+	w.life.Start(func() { go w.loop(ctx) })
 }
 
 // Close stops the watcher and waits for a report in progress. It is
 // idempotent and safe if Start never ran.
 func (w *Watcher) Close() error {
-	var err error
-	w.stopOnce.Do(func() {
+	return w.life.Stop(func(started bool) error {
 		close(w.stop)
-		w.startOnce.Do(func() {}) // a later Start must not launch the loop
-		if w.started.Load() {
+		if started {
 			<-w.done
 		}
-		err = w.fs.Close()
+		return w.fs.Close()
 	})
-	return err
-}
-
-// Watch reports changes under paths to onChange until ctx ends.
-func Watch(ctx context.Context, paths []string, debounce time.Duration, onChange func(changed []string)) error {
-	w, err := NewWatcher(paths, debounce, onChange)
-	if err != nil {
-		return err
-	}
-	w.Start(ctx)
-	<-ctx.Done()
-	return w.Close()
 }
 
 func (w *Watcher) loop(ctx context.Context) {
@@ -183,13 +182,16 @@ func (w *Watcher) loop(ctx context.Context) {
 			w.mu.Lock()
 			changed := w.changes(ev)
 			w.mu.Unlock()
-			if len(changed) == 0 {
-				continue
-			}
+			wanted := false
 			for _, p := range changed {
-				pending[p] = true
+				if w.want(p) {
+					pending[p] = true
+					wanted = true
+				}
 			}
-			timer.Reset(w.debounce)
+			if wanted {
+				timer.Reset(w.debounce)
+			}
 		case <-w.fs.Errors:
 			// An overflow or a vanished directory: report the roots as
 			// changed so the caller rebuilds from scratch.
