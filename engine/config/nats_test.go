@@ -34,7 +34,7 @@ func TestParse_NATSErrors(t *testing.T) {
 		{"prefix", nats("urls = [\"nats://n1:4222\"]\nprefix = \"a.b\""), `nats.prefix: "a.b"`},
 		{"two credentials", nats("urls = [\"nats://n1:4222\"]\ntoken = \"t\"\nuser = \"u\""), "nats.creds: set one of"},
 		{"cert without key", nats("urls = [\"nats://n1:4222\"]\ntls = { cert = \"c.pem\" }"), "nats.tls: set cert and key together"},
-		{"unknown backend", "[queue]\nbackend = \"kafka\"\n" + minimal, `queue.backend: "kafka" is not supported (bbolt, nats)`},
+		{"unknown backend", "[queue]\nbackend = \"kafka\"\n" + minimal, `queue.backend: "kafka" is not supported (bbolt, postgres, nats)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,7 +89,9 @@
 //     is taken back at once and charged as a crash (if started); one whose
 //     lease ended in a live process is taken back by that process at the
 //     lease's end, or by another one ProcessTimeout later, charged as a
-//     lease overrun. An attempt that never started is given back.
+//     lease overrun. An attempt that never started is given back; taken
+//     from a dead process, it leaves the job Suspect (every Start here is
+//     durable before it returns, so the next one clears it).
 //   - Failed jobs stay as records until retried or forgotten (a forgotten
 //     job's record becomes a tombstone until its event is pruned).
 //   - Prune (in the process holding the prune lock) deletes events whose

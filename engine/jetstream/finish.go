@@ -18,7 +18,7 @@ func (q *Queue) Start(ctx context.Context, jobID string, attempt int) error {
 		if r.State != engine.JobRunning || r.Attempt != attempt {
 			return fmt.Errorf("%w: job is %s at attempt %d", engine.ErrLeaseLost, r.State, r.Attempt)
 		}
-		r.Started, r.UpdatedAt = true, time.Now()
+		r.Started, r.Suspect, r.UpdatedAt = true, false, time.Now()
 		return nil
 	})
 	if err != nil {
@@ -150,7 +150,11 @@ func (q *Queue) takeBack(ctx context.Context, id string, attempt int, crashed bo
 		}
 		held, listener = r.Sem, r.Listener
 		if !r.Started {
+			// Leased ahead: the attempt is given back. From a process that
+			// died it may have run (and killed it) before its start was
+			// recorded: suspect, so that its next start is made durable.
 			unlease(r, now)
+			r.Suspect = r.Suspect || crashed
 			return nil
 		}
 		je := &engine.JobError{Attempt: r.Attempt, At: now, Kind: engine.KindLease,
