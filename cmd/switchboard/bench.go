@@ -41,6 +41,11 @@ type benchOptions struct {
 	drainTimeout time.Duration
 	cpuProfile   string // per switchboard row: CPUPROFILE.c<conns>
 	log          io.Writer
+	// configure, if set, adjusts each row's config (the queue backend).
+	configure func(*config.Config)
+	// drainPoll is how often the drained state is polled (default 2ms;
+	// a shared backend's Stats costs a round trip to its servers).
+	drainPoll time.Duration
 }
 
 // benchRow is one measured line of the report.
@@ -87,10 +92,11 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	f.StringVar(&o.dir, "dir", "", "where to create the temp dirs (default: the system temp dir; fsync cost depends on its disk)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "give up waiting for the jobs after this long")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each switchboard row to `FILE`.c<conns>")
-	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, or postgres (see bench_postgres.go)")
+	backend := f.String("backend", "bbolt", "queue backend to measure: bbolt, postgres (see bench_postgres.go) or nats (see --nats-url)")
 	dsn := f.String("dsn", "", "--backend postgres: the database (default: $SWITCHBOARD_TEST_POSTGRES_DSN)")
 	procs := f.String("processes", "1,3", "--backend postgres: switchboard processes sharing the queue; a list runs each")
-	backlog := f.Int("backlog", 20000, "--backend postgres: jobs in the backlog the drain rows work off")
+	backlog := f.Int("backlog", 20000, "--backend postgres or nats: jobs in the backlog the drain rows work off")
+	nb := natsBenchFlags(f)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -116,9 +122,12 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: --processes: %v", errUsage, err)
 		}
 		return cmdBenchPostgres(ctx, o, *dsn, p, *backlog, stdout)
+	case "nats":
+		nb.backlog = *backlog
+		return benchNATS(ctx, o, *nb, stdout)
 	case "bbolt":
 	default:
-		return fmt.Errorf("%w: --backend %q is not bbolt or postgres", errUsage, *backend)
+		return fmt.Errorf("%w: --backend %q is not bbolt, postgres or nats", errUsage, *backend)
 	}
 	rows, err := runBench(ctx, o)
 	if len(rows) > 0 {
@@ -181,6 +190,9 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 	if err != nil {
 		return row, err
 	}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
 	src := ingestSource(cfg.Sources[0])
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
 		return row, err
@@ -233,7 +245,7 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		return row, err
 	}
 	halfway := start.Add(time.Since(start) / 2)
-	st, err := drain(ctx, app, o.drainTimeout)
+	st, err := drainEvery(ctx, app, o.drainTimeout, o.drainPoll)
 	if err != nil {
 		return row, err
 	}
@@ -326,8 +338,16 @@ func startProfile(path string, conns int) (func(), error) {
 
 // drain waits until no job is pending or running.
 func drain(ctx context.Context, app *App, timeout time.Duration) (engine.Stats, error) {
+	return drainEvery(ctx, app, timeout, 0)
+}
+
+// drainEvery is drain polling every poll (0: 2ms).
+func drainEvery(ctx context.Context, app *App, timeout, poll time.Duration) (engine.Stats, error) {
 	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
+	if poll <= 0 {
+		poll = 2 * time.Millisecond
+	}
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
 		st, err := app.queue.Stats(ctx)

@@ -57,7 +57,7 @@ func writeBenchReport(w io.Writer, o benchOptions, rows []benchRow) {
 func writeRatios(w io.Writer, rows []benchRow) {
 	base := map[int]benchRow{}
 	for _, r := range rows {
-		if r.Server == rowBaseline {
+		if strings.HasPrefix(r.Server, "baseline") {
 			base[r.Connections] = r
 		}
 	}

@@ -33,6 +33,8 @@ func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (en
 			HistoryRetention: cfg.Admin.HistoryRetention.D(),
 			Logger:           logger,
 		})
+	case "nats":
+		return openNATSQueue(ctx, cfg, logger)
 	case "postgres":
 		return openPostgres(ctx, cfg, logger)
 	}

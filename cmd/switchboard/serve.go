@@ -113,6 +113,9 @@ func cmdCheck(_ context.Context, args []string, stdout io.Writer) error {
 	if _, err := script.Build(routes, nil); err != nil {
 		return err
 	}
+	for _, w := range natsCheckWarnings(cfg) {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
 	fmt.Fprintf(stdout, "ok: %s — %d source(s), %d listener(s), every script compiles\n",
 		cfg.Path, len(cfg.Sources), len(routes.Listeners))
 	return nil

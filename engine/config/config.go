@@ -14,6 +14,7 @@ type Config struct {
 	Admin     Admin      `toml:"admin"`
 	Storage   Storage    `toml:"storage"`
 	Queue     Queue      `toml:"queue"`
+	NATS      NATS       `toml:"nats"`
 	Defaults  Defaults   `toml:"defaults"`
 	Database  Database   `toml:"database"`
 	Mail      Mail       `toml:"mail"`
@@ -70,7 +71,7 @@ type Storage struct {
 
 // Queue configures the durable queue and the worker pool.
 type Queue struct {
-	Backend      string   `toml:"backend"` // "bbolt"
+	Backend      string   `toml:"backend"` // "bbolt" or "nats"
 	Workers      int      `toml:"workers"`
 	Retention    Duration `toml:"retention"`     // keep finished jobs and their events this long
 	MaxDepth     int      `toml:"max_depth"`     // pending jobs above this → 503; 0 = unbounded
@@ -210,6 +211,7 @@ func Default() Config {
 			Schema:       "switchboard",
 			PollInterval: Duration(time.Second),
 		},
+		NATS: defaultNATS(),
 		Defaults: Defaults{
 			Tries:       3,
 			Backoff:     []any{"10s", "1m", "5m"},

@@ -31,7 +31,9 @@ func (c *Config) validateQueueBackend(bad func(key, format string, args ...any))
 		if c.Queue.PollInterval.D() <= 0 {
 			bad("queue.poll_interval", "must be positive")
 		}
+	case "nats":
+		c.validateNATS(bad)
 	default:
-		bad("queue.backend", "%s is not supported (bbolt, postgres)", c.val("queue.backend", c.Queue.Backend))
+		bad("queue.backend", "%s is not supported (bbolt, postgres, nats)", c.val("queue.backend", c.Queue.Backend))
 	}
 }

@@ -28,7 +28,7 @@ func TestQueue_Postgres(t *testing.T) {
 		"[queue]\nbackend = \"postgres\"\n":                                       "queue.dsn: must be set",
 		"[queue]\nbackend = \"postgres\"\ndsn = \"x\"\nschema = \"Bad-Schema\"\n": `queue.schema: "Bad-Schema"`,
 		"[queue]\nbackend = \"postgres\"\ndsn = \"x\"\npoll_interval = \"0s\"\n":  "queue.poll_interval: must be positive",
-		"[queue]\nbackend = \"sqlite\"\n":                                         `queue.backend: "sqlite" is not supported (bbolt, postgres)`,
+		"[queue]\nbackend = \"sqlite\"\n":                                         `queue.backend: "sqlite" is not supported (bbolt, postgres, nats)`,
 	} {
 		_, err := parse(t, body+minimal, vars)
 		if err == nil || !strings.Contains(err.Error(), key) {
