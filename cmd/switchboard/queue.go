@@ -16,6 +16,16 @@ import (
 // onto the backend's own options. Adding a backend is a case here; the
 // worker, the admin console and the bindings see only engine.Queue.
 func openQueue(ctx context.Context, cfg *config.Config, logger *slog.Logger) (engine.Queue, error) {
+	q, err := openBackend(ctx, cfg, logger)
+	if err != nil {
+		// Not q itself: a backend's nil *Queue in an engine.Queue is not
+		// a nil interface, and Close would run on it.
+		return nil, err
+	}
+	return q, nil
+}
+
+func openBackend(ctx context.Context, cfg *config.Config, logger *slog.Logger) (engine.Queue, error) {
 	switch cfg.Queue.Backend {
 	case "", "bbolt":
 		dataDir := cfg.Resolve(cfg.Storage.Dir)
