@@ -64,7 +64,10 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 	if err := q.connect(); err != nil {
 		return nil, err
 	}
-	octx, cancel := context.WithTimeout(ctx, 4*o.Timeout)
+	// Creating replicated streams waits on the cluster (a leader elected,
+	// a quorum's answer): a process started beside servers still coming
+	// up waits for them a while rather than fail.
+	octx, cancel := context.WithTimeout(ctx, max(4*o.Timeout, setupWait))
 	defer cancel()
 	if err := q.setup(octx); err != nil {
 		q.nc.Close()
@@ -75,6 +78,10 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 	}
 	return q, nil
 }
+
+// setupWait is the least time Open gives the servers to create or
+// update the streams.
+const setupWait = 30 * time.Second
 
 func (q *Queue) connect() error {
 	o := q.opts

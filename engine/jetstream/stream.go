@@ -92,25 +92,43 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	for try := 0; ; try++ {
-		s, err := js.Stream(ctx, cfg.Name)
-		switch {
-		case err == nil && sameSettings(s.CachedInfo().Config, cfg):
-			return s, nil
-		case err == nil:
-			return js.UpdateStream(ctx, cfg)
-		case !errors.Is(err, jetstream.ErrStreamNotFound):
-			return nil, err
-		}
-		s, err = js.CreateStream(ctx, cfg)
-		if err == nil || try == 4 || !(errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || storeRace(err)) {
+		s, err := ensureStreamOnce(ctx, js, cfg)
+		// Another process may have created the stream first: look again.
+		again := notReady(err) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
+		if err == nil || !(again || (try < 4 && storeRace(err))) {
 			return s, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%w (the servers were not ready: %v)", ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func ensureStreamOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case err == nil && sameSettings(s.CachedInfo().Config, cfg):
+		return s, nil
+	case err == nil:
+		return js.UpdateStream(ctx, cfg)
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, err
+	}
+	return js.CreateStream(ctx, cfg)
+}
+
+// notReady reports an answer that servers still forming a cluster give
+// (no JetStream leader yet, no responders, a request that timed out):
+// asking again shortly works, unlike a refusal of the settings.
+func notReady(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode == 10008 // JetStream system temporarily unavailable
+	}
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // storeRace reports a create that failed because the server was removing
