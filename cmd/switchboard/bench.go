@@ -393,7 +393,13 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 	}
 	script := o.script
 	if script == "" {
-		script = filepath.Join(dir, "bench_listener.js")
+		// In scripts/, beside data/ as in the shipped layout: the watcher
+		// watches a listener's directory tree, and the queue's file in it
+		// would make every commit an event to look at.
+		script = filepath.Join(dir, "scripts", "bench_listener.js")
+		if err := os.MkdirAll(filepath.Dir(script), 0o755); err != nil {
+			return nil, err
+		}
 		if err := os.WriteFile(script, []byte("export default function () {}\n"), 0o644); err != nil {
 			return nil, err
 		}

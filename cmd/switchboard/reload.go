@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -73,16 +72,18 @@ func (a *App) reloadWanted(path string) bool {
 			return true
 		}
 	}
-	inputs := a.scripts.Load().Inputs()
-	if _, found := slices.BinarySearch(inputs, path); found {
+	set := a.scripts.Load()
+	if set.HasInput(path) {
 		return true
 	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil || real == path {
+	// A listener module reached through a symlink: resolve it. Only module
+	// files are resolved; the watcher sees every write of everything else
+	// in these directories (a database, a log) and must stay cheap.
+	if !script.IsModule(path) {
 		return false
 	}
-	_, found := slices.BinarySearch(inputs, real)
-	return found
+	real, err := filepath.EvalSymlinks(path)
+	return err == nil && real != path && set.HasInput(real)
 }
 
 // Reload re-reads config.toml and recompiles the scripts. A config that

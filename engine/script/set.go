@@ -12,6 +12,7 @@ import (
 // reload builds a new Set and swaps it in whole.
 type Set struct {
 	scripts map[string]*Script
+	inputs  map[string]bool // every script's input files, computed once
 }
 
 // Build compiles every listener's script. A script of prev whose input
@@ -41,6 +42,12 @@ func Build(routes *engine.Routes, prev *Set) (*Set, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	set.inputs = map[string]bool{}
+	for _, sc := range set.scripts {
+		for p := range sc.inputs {
+			set.inputs[p] = true
+		}
 	}
 	return set, nil
 }
@@ -75,19 +82,17 @@ func (s *Set) Inputs() []string {
 	if s == nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	for _, sc := range s.scripts {
-		for p := range sc.inputs {
-			seen[p] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
+	out := make([]string, 0, len(s.inputs))
+	for p := range s.inputs {
 		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out
 }
+
+// HasInput reports whether path is one of the files the set was built
+// from. It is cheap: the file watcher asks it for every change it sees.
+func (s *Set) HasInput(path string) bool { return s != nil && s.inputs[path] }
 
 // Len returns the number of listeners in the set.
 func (s *Set) Len() int {
