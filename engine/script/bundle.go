@@ -1,0 +1,47 @@
+package script
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Bundle is a compiled script as text: what another process needs to run
+// it exactly as this one would, without reading any file.
+type Bundle struct {
+	// Path, Name and Hash are the Script's.
+	Path string
+	Name string
+	Hash string
+	// Code is esbuild's CommonJS output; SourceMap the map esbuild made
+	// for it, which maps positions back to the original files.
+	Code      string
+	SourceMap []byte
+}
+
+// Bundle returns the script's bundle, for LoadBundle in another process.
+func (s *Script) Bundle() Bundle {
+	return Bundle{Path: s.Path, Name: s.Name, Hash: s.Hash, Code: s.code, SourceMap: s.sourceMap}
+}
+
+// LoadBundle compiles a bundle made by Script.Bundle into a Script that
+// runs, pools runtimes and reports errors and stacks exactly like the
+// original (positions in the original files, through the bundle's own
+// source map). It reads no file; the Script's Changed and Inputs know of
+// no inputs.
+func LoadBundle(b Bundle) (*Script, error) {
+	if b.Name == "" || b.Hash == "" || !filepath.IsAbs(b.Path) {
+		return nil, fmt.Errorf("load bundle %q: want an absolute path, a name and a hash", b.Name)
+	}
+	s := &Script{Path: b.Path, Name: b.Name, Hash: b.Hash, inputs: map[string][32]byte{}}
+	if err := s.load(b.Code, b.SourceMap); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewException rebuilds an Exception from its parts (an attempt that
+// threw in another process): message, stack, and the Go error a binding
+// threw, if any, which Unwrap returns.
+func NewException(message, stack string, cause error) *Exception {
+	return &Exception{Message: message, Stack: stack, cause: cause}
+}
