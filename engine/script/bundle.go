@@ -3,6 +3,7 @@ package script
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 )
 
 // Bundle is a compiled script as text: what another process needs to run
@@ -44,4 +45,17 @@ func LoadBundle(b Bundle) (*Script, error) {
 // threw, if any, which Unwrap returns.
 func NewException(message, stack string, cause error) *Exception {
 	return &Exception{Message: message, Stack: stack, cause: cause}
+}
+
+// Listeners returns the names of the set's listeners, sorted.
+func (s *Set) Listeners() []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.scripts))
+	for name := range s.scripts {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,0 +1,198 @@
+package isolate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/script"
+)
+
+// attempt is one Run on one child.
+type attempt struct {
+	ctx    context.Context
+	start  time.Time
+	n      int64
+	grace  *time.Timer // armed once ctx ended and the child was interrupted
+	killed bool        // the grace ran out
+}
+
+// run sends the attempt, then serves the child's calls and logs until it
+// reports the end, sending the bundle if the child asks for it.
+func (pr *proc) run(a *attempt, sc *script.Script, inv *engine.Invocation) error {
+	pr.seq++
+	a.n = pr.seq
+	pr.att = a
+	pr.cur.Store(inv)
+	defer func() {
+		pr.att = nil
+		pr.cur.Store(nil)
+		pr.dropAttemptHandles()
+		if a.grace != nil {
+			a.grace.Stop()
+		}
+	}()
+	if err := pr.w.sendPlain(runMsg(a, sc, inv, false)); err != nil {
+		return pr.death(a)
+	}
+	sent := false
+	for {
+		m, err := pr.wait(a)
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.kind() == kNeed && !sent && m.int("n") == a.n:
+			sent = true
+			if err := pr.w.sendPlain(runMsg(a, sc, inv, true)); err != nil {
+				return pr.death(a)
+			}
+		case m.kind() == kDone && m.int("n") == a.n:
+			return pr.outcome(decodeError(m.obj("e")))
+		default:
+			return pr.broken(a, fmt.Errorf("unexpected %q for attempt %d", m.kind(), a.n))
+		}
+	}
+}
+
+// broken kills a child that broke the protocol and reports the attempt
+// as crashed.
+func (pr *proc) broken(a *attempt, err error) error {
+	pr.protoErr = err
+	pr.kill()
+	for range pr.in {
+	}
+	return pr.death(a)
+}
+
+// outcome words a stop by the child's heap watchdog for this setting:
+// the child's own message names its watchdog's limit, half the cap.
+func (pr *proc) outcome(err error) error {
+	var ex *script.Exception
+	if errors.Is(err, engine.ErrMemoryLimit) && !errors.As(err, &ex) {
+		return fmt.Errorf("listener stopped: %w (its script process's heap passed %s, half of scripts.memory_limit)", engine.ErrMemoryLimit, mib(pr.pool.opts.MemoryLimit/2))
+	}
+	return err
+}
+
+// wait returns the child's next message that is not a call or a log,
+// serving those meanwhile.
+func (pr *proc) wait(a *attempt) (msg, error) {
+	for {
+		m, err := pr.next(a)
+		if err != nil {
+			return nil, err
+		}
+		switch m.kind() {
+		case kLog:
+			pr.log(m)
+		case kCall:
+			pr.answer(m)
+		default:
+			return m, nil
+		}
+	}
+}
+
+// next returns the child's next message. When the attempt's context
+// ends it interrupts the child, and kills it if it has not finished
+// within the grace; a child that is gone is reported by death.
+func (pr *proc) next(a *attempt) (msg, error) {
+	for {
+		var done <-chan struct{}
+		var grace <-chan time.Time
+		if a.grace == nil {
+			done = a.ctx.Done()
+		} else if !a.killed {
+			grace = a.grace.C
+		}
+		select {
+		case m, ok := <-pr.in:
+			if !ok {
+				return nil, pr.death(a)
+			}
+			return m, nil
+		case <-done:
+			_ = pr.w.sendPlain(msg{"k": kInterrupt, "n": a.n})
+			a.grace = time.NewTimer(pr.pool.opts.Grace)
+		case <-grace:
+			a.killed = true
+			pr.kill()
+		}
+	}
+}
+
+// log writes a child's log record with the attempt's logger.
+func (pr *proc) log(m msg) {
+	logger := pr.pool.opts.Logger
+	ctx := context.Background()
+	if inv := pr.cur.Load(); inv != nil {
+		if inv.Logger != nil {
+			logger = inv.Logger
+		}
+		ctx = inv.Ctx
+	}
+	pairs := m.list("attrs")
+	attrs := make([]any, 0, len(pairs))
+	for _, p := range pairs {
+		if kv, ok := p.([]any); ok && len(kv) == 2 {
+			k, _ := kv[0].(string)
+			attrs = append(attrs, slog.Any(k, kv[1]))
+		}
+	}
+	logger.Log(ctx, slog.Level(m.int("level")), m.str("msg"), attrs...)
+}
+
+// runMsg describes the attempt: the script by hash (with its bundle when
+// the child needs it), the deadline, the event and the job.
+func runMsg(a *attempt, sc *script.Script, inv *engine.Invocation, bundle bool) msg {
+	m := msg{"k": kRun, "n": a.n, "hash": sc.Hash, "event": eventMsg(inv.Event), "job": jobMsg(inv.Job)}
+	if dl, ok := a.ctx.Deadline(); ok {
+		m["deadline"] = dl.UnixNano()
+	}
+	if bundle {
+		b := sc.Bundle()
+		m["bundle"] = map[string]any{"path": b.Path, "name": b.Name, "code": b.Code, "map": string(b.SourceMap)}
+	}
+	return m
+}
+
+func eventMsg(ev *engine.Event) any {
+	if ev == nil {
+		return nil
+	}
+	headers := make(map[string]any, len(ev.Headers))
+	for k, v := range ev.Headers {
+		headers[k] = v
+	}
+	m := map[string]any{"id": ev.ID, "name": ev.Name, "source": ev.Source, "parent": ev.Parent,
+		"headers": headers, "payload": string(ev.Payload)}
+	if !ev.ReceivedAt.IsZero() {
+		m["receivedAt"] = ev.ReceivedAt.UnixNano()
+	}
+	return m
+}
+
+func jobMsg(j *engine.Job) any {
+	if j == nil {
+		return nil
+	}
+	return map[string]any{"id": j.ID, "listener": j.Listener, "attempt": int64(j.Attempt),
+		"maxTries": int64(j.MaxTries), "orderKey": j.OrderKey}
+}
+
+// ctxError says the attempt ran out of time (or was cancelled), in the
+// words script.Engine uses.
+func ctxError(ctx context.Context, start time.Time, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		took := time.Since(start)
+		if dl, ok := ctx.Deadline(); ok {
+			took = dl.Sub(start)
+		}
+		return fmt.Errorf("listener timed out after %s: %w", took.Round(time.Millisecond), err)
+	}
+	return fmt.Errorf("listener interrupted: %w", err)
+}

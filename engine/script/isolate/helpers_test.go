@@ -1,0 +1,115 @@
+package isolate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/script"
+)
+
+// childEnv marks the test binary started as a script process.
+const childEnv = "SWITCHBOARD_ISOLATE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		if err := Serve(os.Stdin, os.Stdout, nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// testCommand starts this test binary as a script process.
+func testCommand() *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = []string{childEnv + "=1"}
+	return cmd
+}
+
+// newPool returns a pool of this test binary's children, closed when
+// the test ends.
+func newPool(t testing.TB, opts Options) *Pool {
+	t.Helper()
+	opts.Command = testCommand
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// compile writes src as handler.js in a temp dir and compiles it.
+func compile(t testing.TB, src string) *script.Script {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "handler.js")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := script.Compile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newInv(t testing.TB, payload any) (*engine.Invocation, *syncBuffer) {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := &syncBuffer{}
+	return &engine.Invocation{
+		Ctx: context.Background(),
+		Event: &engine.Event{
+			ID: "evt_1", Name: "media.processed", Source: "ittybit",
+			ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			Headers:    map[string]string{"content-type": "application/json"},
+			Payload:    raw,
+		},
+		Job:    &engine.Job{ID: "job_1", Listener: "thumbs", Attempt: 2, MaxTries: 3},
+		Logger: slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, buf
+}
+
+func runCtx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

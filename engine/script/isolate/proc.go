@@ -1,0 +1,275 @@
+package isolate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/switchboard/switchboard/engine"
+)
+
+// proc is one child process as the parent sees it. Apart from the
+// reader goroutine and Close, only the attempt holding it uses it.
+type proc struct {
+	pool   *Pool
+	cmd    *exec.Cmd
+	w      *wire
+	out    *os.File // the child's stdout, read by read
+	in     chan msg // the child's messages; closed when its stdout ends
+	exited chan struct{}
+	stderr tail
+	cap    int64 // RLIMIT_DATA set on it
+
+	protoErr error       // why read stopped, when not EOF (set before in closes)
+	killed   atomic.Bool // this process killed it
+	closing  atomic.Bool // Close is stopping it
+	dead     bool        // gone or broken: never reused
+
+	// The bridge: one goja runtime calling the real module exports.
+	vm        *goja.Runtime
+	handles   map[uint64]entry
+	permanent uint64 // handles up to this id are the modules'; later ones the attempt's
+	nextID    uint64
+	enc       encoder
+	cur       atomic.Pointer[engine.Invocation]
+	att       *attempt
+	seq       int64
+}
+
+// spawn starts a child, sets its memory cap and greets it.
+func (p *Pool) spawn(ctx context.Context) (*proc, error) {
+	pr := &proc{pool: p, in: make(chan msg, 16), exited: make(chan struct{}), handles: map[uint64]entry{}}
+	if err := pr.start(); err != nil {
+		return nil, fmt.Errorf("start script process: %w: %w", engine.ErrCrashed, err)
+	}
+	p.started.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
+	defer cancel()
+	if err := pr.handshake(ctx); err != nil {
+		pr.kill()
+		<-pr.exited
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("start script process: %w: %w%s", engine.ErrCrashed, err, pr.stderr.first())
+	}
+	return pr, nil
+}
+
+func (pr *proc) start() error {
+	p := pr.pool
+	cmd := p.opts.Command()
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, &pr.stderr
+	cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.opts.MemoryLimit, 10))
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		return err
+	}
+	pr.cmd, pr.out = cmd, outR
+	pr.w = newWire(outR, inW, int(p.opts.budget()+1<<20))
+	p.mu.Lock()
+	p.live[pr] = struct{}{}
+	p.mu.Unlock()
+	read := make(chan struct{})
+	go func() { defer close(read); pr.read() }()
+	go func() {
+		<-read
+		_ = cmd.Wait() // the state is in cmd.ProcessState
+		outR.Close()
+		pr.w.closeWrite()
+		p.forget(pr, pr.closing.Load())
+		close(pr.exited)
+	}()
+	return nil
+}
+
+// handshake: the child says it is up, the parent caps its memory at its
+// present footprint plus MemoryLimit and sends the hello, the child says
+// it is ready.
+func (pr *proc) handshake(ctx context.Context) error {
+	up, err := pr.expect(ctx, kUp)
+	if err != nil {
+		return err
+	}
+	if up.int("v") != protocolVersion || up.int("pid") != int64(pr.cmd.Process.Pid) {
+		return fmt.Errorf("script process speaks protocol %d as pid %d, want %d as pid %d", up.int("v"), up.int("pid"), protocolVersion, pr.cmd.Process.Pid)
+	}
+	if pr.cap, err = setCap(pr.cmd.Process.Pid, pr.pool.opts.MemoryLimit); err != nil {
+		return err
+	}
+	hello := pr.hello()
+	if err := pr.w.send(&pr.enc, hello); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	_, err = pr.expect(ctx, kReady)
+	return err
+}
+
+func (pr *proc) expect(ctx context.Context, kind string) (msg, error) {
+	select {
+	case m, ok := <-pr.in:
+		if !ok {
+			return nil, fmt.Errorf("script process ended before it was %s%s", kind, pr.protoText())
+		}
+		if m.kind() != kind {
+			return nil, fmt.Errorf("script process said %q, want %q", m.kind(), kind)
+		}
+		return m, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("script process not %s: %w", kind, ctx.Err())
+	}
+}
+
+func (pr *proc) protoText() string {
+	if pr.protoErr != nil {
+		return ": " + pr.protoErr.Error()
+	}
+	return ""
+}
+
+// read moves the child's messages to pr.in. A message past the limits,
+// or bytes that do not decode, end the child: it is broken.
+func (pr *proc) read() {
+	defer close(pr.in)
+	dec := &decoder{limit: pr.pool.opts.budget() + 1<<20, fn: pr.childFunc}
+	for {
+		m, err := pr.w.receive(dec)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, os.ErrClosed) {
+				pr.protoErr = err
+				pr.kill()
+			}
+			return
+		}
+		pr.in <- m
+	}
+}
+
+func (pr *proc) kill() {
+	pr.killed.Store(true)
+	if pr.cmd != nil && pr.cmd.Process != nil {
+		_ = pr.cmd.Process.Kill()
+	}
+}
+
+// stop ends a child that must not be reused.
+func (pr *proc) stop() {
+	if !pr.exitedNow() {
+		pr.kill()
+	}
+}
+
+func (pr *proc) exitedNow() bool {
+	select {
+	case <-pr.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// death waits for the child to exit (killing it if its stdout ended but
+// it lingers) and says why it ended.
+func (pr *proc) death(a *attempt) error {
+	pr.dead = true
+	select {
+	case <-pr.exited:
+	case <-time.After(2 * time.Second):
+		pr.kill()
+		<-pr.exited
+	}
+	err := pr.exitError(a)
+	pr.pool.opts.Logger.Warn("script process ended", "pid", pr.cmd.Process.Pid, "err", err)
+	return err
+}
+
+// exitError classifies how the child ended: killed by this process at
+// the deadline (a timeout), stopped by the kernel at its memory cap (the
+// Go runtime's "out of memory" fatal error once RLIMIT_DATA refuses its
+// mmap; or SIGKILL from the kernel's OOM killer), a broken protocol, or
+// any other crash.
+func (pr *proc) exitError(a *attempt) error {
+	st := pr.cmd.ProcessState
+	status := "exit status unknown"
+	var ws syscall.WaitStatus
+	if st != nil {
+		status = st.String()
+		ws, _ = st.Sys().(syscall.WaitStatus)
+	}
+	switch {
+	case a != nil && a.killed:
+		return fmt.Errorf("%w; its script process did not stop within %s and was killed", ctxError(a.ctx, a.start, a.ctx.Err()), pr.pool.opts.Grace)
+	case pr.protoErr != nil:
+		return fmt.Errorf("listener stopped: %w: it sent a bad message (%v) and was killed", engine.ErrCrashed, pr.protoErr)
+	case pr.stderr.outOfMemory():
+		return fmt.Errorf("listener stopped: %w (its script process reached the %s memory cap, scripts.memory_limit beyond its start-up size, and the kernel refused more)", engine.ErrMemoryLimit, mib(pr.pool.opts.MemoryLimit))
+	case !pr.killed.Load() && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
+		return fmt.Errorf("listener stopped: %w (its script process was killed by SIGKILL, most likely by the kernel's out-of-memory killer)", engine.ErrMemoryLimit)
+	}
+	return fmt.Errorf("listener stopped: %w (%s)%s", engine.ErrCrashed, status, pr.stderr.first())
+}
+
+func mib(n int64) string { return strconv.FormatInt(n>>20, 10) + " MiB" }
+
+// tail keeps the start of a child's stderr, where the Go runtime writes
+// its fatal error before the goroutine dump.
+type tail struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+const tailBytes = 4 << 10
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if room := tailBytes - t.buf.Len(); room > 0 {
+		t.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (t *tail) outOfMemory() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Contains(t.buf.Bytes(), []byte("fatal error: out of memory")) ||
+		bytes.Contains(t.buf.Bytes(), []byte("runtime: out of memory"))
+}
+
+// first is ": " and the first line the child wrote to stderr, if any.
+func (t *tail) first() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	line, _, _ := bytes.Cut(bytes.TrimSpace(t.buf.Bytes()), []byte("\n"))
+	if len(line) == 0 {
+		return ""
+	}
+	return ": " + string(line)
+}
