@@ -51,7 +51,7 @@ func (pr *proc) run(a *attempt, sc *script.Script, inv *engine.Invocation) error
 				return pr.death(a)
 			}
 		case m.kind() == kDone && m.int("n") == a.n:
-			return pr.outcome(decodeError(m.obj("e")))
+			return pr.outcome(a, decodeError(m.obj("e")))
 		default:
 			return pr.broken(a, fmt.Errorf("unexpected %q for attempt %d", m.kind(), a.n))
 		}
@@ -68,12 +68,19 @@ func (pr *proc) broken(a *attempt, err error) error {
 	return pr.death(a)
 }
 
-// outcome words a stop by the child's heap watchdog for this setting:
-// the child's own message names its watchdog's limit, half the cap.
-func (pr *proc) outcome(err error) error {
+// outcome words the child's own stops for this process: a timeout
+// counts from when Run was called here (the child started later), and
+// its heap watchdog's limit is half the cap.
+func (pr *proc) outcome(a *attempt, err error) error {
 	var ex *script.Exception
-	if errors.Is(err, engine.ErrMemoryLimit) && !errors.As(err, &ex) {
+	switch {
+	case err == nil || errors.As(err, &ex):
+	case errors.Is(err, engine.ErrMemoryLimit):
 		return fmt.Errorf("listener stopped: %w (its script process's heap passed %s, half of scripts.memory_limit)", engine.ErrMemoryLimit, mib(pr.pool.opts.MemoryLimit/2))
+	case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && a.ctx.Err() != nil:
+		// The child's clock and the interrupt race: the parent's context
+		// says which it was.
+		return ctxError(a.ctx, a.start, a.ctx.Err())
 	}
 	return err
 }

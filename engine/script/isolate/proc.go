@@ -211,10 +211,10 @@ func (pr *proc) death(a *attempt) error {
 }
 
 // exitError classifies how the child ended: killed by this process at
-// the deadline (a timeout), stopped by the kernel at its memory cap (the
-// Go runtime's "out of memory" fatal error once RLIMIT_DATA refuses its
-// mmap; or SIGKILL from the kernel's OOM killer), a broken protocol, or
-// any other crash.
+// the deadline (a timeout), stopped at its memory cap (stderr shows one
+// of outOfMemorySigns, written once RLIMIT_DATA refused a mapping; or a
+// SIGKILL this process did not send: the kernel's OOM killer), a broken
+// protocol, or any other crash (its exit status and first stderr line).
 func (pr *proc) exitError(a *attempt) error {
 	st := pr.cmd.ProcessState
 	status := "exit status unknown"
@@ -247,6 +247,14 @@ type tail struct {
 
 const tailBytes = 4 << 10
 
+// outOfMemorySigns are what a child writes when the cap refuses it
+// memory: the Go runtime's fatal errors once mmap fails, and cgo's when
+// a new thread's stack cannot be mapped (the binary links runtime/cgo
+// for the net package; RLIMIT_DATA counts thread stacks too), and the
+// race detector's in race-enabled builds (tests).
+var outOfMemorySigns = []string{"fatal error: out of memory", "runtime: out of memory",
+	"pthread_create failed: Resource temporarily unavailable", "ThreadSanitizer failed to allocate"}
+
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -259,8 +267,12 @@ func (t *tail) Write(p []byte) (int, error) {
 func (t *tail) outOfMemory() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return bytes.Contains(t.buf.Bytes(), []byte("fatal error: out of memory")) ||
-		bytes.Contains(t.buf.Bytes(), []byte("runtime: out of memory"))
+	for _, sign := range outOfMemorySigns {
+		if bytes.Contains(t.buf.Bytes(), []byte(sign)) {
+			return true
+		}
+	}
+	return false
 }
 
 // first is ": " and the first line the child wrote to stderr, if any.
