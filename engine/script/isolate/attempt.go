@@ -47,6 +47,7 @@ func (pr *proc) run(a *attempt, sc *script.Script, inv *engine.Invocation) error
 		switch {
 		case m.kind() == kNeed && !sent && m.int("n") == a.n:
 			sent = true
+			pr.pool.bundles.Add(1)
 			if err := pr.w.sendPlain(runMsg(a, sc, inv, true)); err != nil {
 				return pr.death(a)
 			}

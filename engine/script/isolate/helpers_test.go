@@ -3,6 +3,7 @@ package isolate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,14 +23,41 @@ import (
 const childEnv = "SWITCHBOARD_ISOLATE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "1":
 		if err := Serve(os.Stdin, os.Stdout, nil); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		os.Exit(0)
+	default:
+		misbehave(os.Getenv(childEnv))
 	}
-	os.Exit(m.Run())
+	os.Exit(0)
+}
+
+// misbehave is a broken child: it writes what mode names, then waits
+// to be killed.
+func misbehave(mode string) {
+	switch mode {
+	case "huge": // a frame header announcing 4 GB
+		os.Stdout.Write([]byte{0xff, 0xff, 0xff, 0xf0})
+	case "corrupt": // a frame holding an array that claims 2^40 elements
+		body := append([]byte{tagArray}, binary.AppendUvarint(nil, 1<<40)...)
+		os.Stdout.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+		os.Stdout.Write(body)
+	}
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// brokenCommand starts this test binary as a child that misbehaves.
+func brokenCommand(mode string) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = []string{childEnv + "=" + mode}
+		return cmd
+	}
 }
 
 // testCommand starts this test binary as a script process.
@@ -43,7 +71,9 @@ func testCommand() *exec.Cmd {
 // the test ends.
 func newPool(t testing.TB, opts Options) *Pool {
 	t.Helper()
-	opts.Command = testCommand
+	if opts.Command == nil {
+		opts.Command = testCommand
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -83,6 +83,7 @@ type Pool struct {
 
 	started atomic.Int64
 	died    atomic.Int64
+	bundles atomic.Int64
 }
 
 // New returns a Pool. It starts no process: each child starts when an
@@ -108,13 +109,14 @@ type Stats struct {
 	Started int64 // child processes started
 	Died    int64 // children that ended other than by Close
 	Live    int   // children running now
+	Bundles int64 // scripts sent to a child that lacked them
 }
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{Started: p.started.Load(), Died: p.died.Load(), Live: len(p.live)}
+	return Stats{Started: p.started.Load(), Died: p.died.Load(), Live: len(p.live), Bundles: p.bundles.Load()}
 }
 
 // Handlers binds every listener's script in set to p: the handlers of an
