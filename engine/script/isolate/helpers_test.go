@@ -55,15 +55,19 @@ func misbehave(mode string) {
 func brokenCommand(mode string) func() *exec.Cmd {
 	return func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = []string{childEnv + "=" + mode}
+		cmd.Env = []string{childEnv + "=" + mode, raceNoSleep}
 		return cmd
 	}
 }
 
+// raceNoSleep stops a race-enabled child from sleeping a second at exit
+// (the race runtime's default), which every test would wait for.
+const raceNoSleep = "GORACE=atexit_sleep_ms=0"
+
 // testCommand starts this test binary as a script process.
 func testCommand() *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = []string{childEnv + "=1"}
+	cmd.Env = []string{childEnv + "=1", raceNoSleep}
 	return cmd
 }
 

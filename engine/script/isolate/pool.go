@@ -187,12 +187,32 @@ func (p *Pool) acquire(ctx context.Context) (*proc, error) {
 	if pr != nil && !pr.dead && !pr.exitedNow() {
 		return pr, nil
 	}
-	pr, err := p.spawn(ctx)
-	if err != nil {
-		p.slots <- nil
-		return nil, err
+	// A child starts under its own timeout: if this attempt's context
+	// ends first, the child still comes up for the next attempt.
+	started := make(chan spawned, 1)
+	go func() {
+		pr, err := p.spawn(context.Background())
+		started <- spawned{pr, err}
+	}()
+	select {
+	case s := <-started:
+		if s.err != nil {
+			p.slots <- nil
+			return nil, s.err
+		}
+		return s.pr, nil
+	case <-ctx.Done():
+		go func() {
+			s := <-started
+			p.slots <- s.pr // nil when it failed
+		}()
+		return nil, ctx.Err()
 	}
-	return pr, nil
+}
+
+type spawned struct {
+	pr  *proc
+	err error
 }
 
 func (p *Pool) release(pr *proc) {

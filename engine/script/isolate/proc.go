@@ -58,9 +58,6 @@ func (p *Pool) spawn(ctx context.Context) (*proc, error) {
 	if err := pr.handshake(ctx); err != nil {
 		pr.kill()
 		<-pr.exited
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, ctx.Err()
-		}
 		return nil, fmt.Errorf("start script process: %w: %w%s", engine.ErrCrashed, err, pr.stderr.first())
 	}
 	return pr, nil
