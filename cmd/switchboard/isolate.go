@@ -34,6 +34,7 @@ func cmdScriptHost(_ context.Context, _ []string, stdout io.Writer) error {
 // speak the same protocol.
 func scriptHostCommand() *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", scriptHostVerb)
+	cmd.Args[0] = os.Args[0] // what ps shows: "switchboard script-host"
 	// The child gets none of the router's environment (its secrets);
 	// GORACE passes so that race-enabled test builds behave alike.
 	cmd.Env = []string{}

@@ -23,12 +23,15 @@ import (
 
 const isolated = "\n[scripts]\nisolation = \"process\"\n"
 
-// childPIDs lists the script processes of the running App.
-func childPIDs(t *testing.T) []int {
+// childPIDs lists the script processes of the in-process App.
+func childPIDs(t *testing.T) []int { return scriptHosts(t, os.Getpid()) }
+
+// scriptHosts lists the script processes whose parent is pid.
+func scriptHosts(t *testing.T, pid int) []int {
 	t.Helper()
 	entries, _ := os.ReadDir("/proc")
 	var out []int
-	self := strconv.Itoa(os.Getpid())
+	self := strconv.Itoa(pid)
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
 		if err != nil {
@@ -328,4 +331,38 @@ func TestIsolation_ConfigErrors(t *testing.T) {
 		!strings.Contains(stderr, "scripts.processes: -2 is out of range") {
 		t.Fatalf("check: %d %s", code, stderr)
 	}
+}
+
+// TestIsolation_RouterKilled: the real binary with isolation, killed
+// with SIGKILL while a listener loops in its script process: the child
+// reads EOF on its stdin and exits (no orphan keeps burning a CPU).
+func TestIsolation_RouterKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	pc := procConfig{
+		Listeners: "\n[[listeners]]\nname = \"loop\"\nscript = \"scripts/loop.js\"\non = [\"media.processed\"]\n",
+		Scripts:   map[string]string{"scripts/loop.js": "export default function () { for (;;) {} }\n"},
+	}
+	pc.Listen, pc.AdminListen = fixedPorts(t)
+	cfg := isolatedConfig(t, pc, "")
+	proc := newChild(t, cfg)
+	proc.start()
+	if code, _ := postTo(t, proc.publicURL()+"/webhooks/ittybit", cfg.Sources[0], []byte(`{"id":"task_orphan","status":"completed"}`)); code != http.StatusOK {
+		t.Fatalf("post: %d", code)
+	}
+	var hosts []int
+	eventually(t, func() bool { hosts = scriptHosts(t, proc.cmd.Process.Pid); return len(hosts) == 1 }, "no script process started")
+	proc.kill()
+	eventually(t, func() bool { return !alive(hosts[0]) }, "script process %d outlived its router", hosts[0])
+}
+
+// alive reports whether pid runs (a zombie does not count).
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
