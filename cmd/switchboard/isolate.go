@@ -19,13 +19,13 @@ import (
 // usage, started only by a router with scripts.isolation = "process".
 const scriptHostVerb = "script-host"
 
-// cmdScriptHost serves one router over stdin and stdout (see package
-// isolate). Signals are the router's business: on Ctrl-C the terminal
+// cmdScriptHost serves one router over stdin and stdout, its interrupts
+// arriving on fd 3 (see package isolate). Signals are the router's business: on Ctrl-C the terminal
 // signals the whole process group, and the router decides when its
 // children stop (it closes their stdin, or kills them).
 func cmdScriptHost(_ context.Context, _ []string, stdout io.Writer) error {
 	signal.Ignore(os.Interrupt, syscall.SIGTERM)
-	return isolate.Serve(os.Stdin, stdout, nil)
+	return isolate.Serve(os.Stdin, stdout, os.NewFile(3, "interrupts"), nil)
 }
 
 // scriptHostCommand starts this very binary as a script process:

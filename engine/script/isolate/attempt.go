@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"sync"
 	"log/slog"
 	"time"
 
@@ -13,11 +16,11 @@ import (
 
 // attempt is one Run on one child.
 type attempt struct {
-	ctx    context.Context
-	start  time.Time
-	n      int64
-	grace  *time.Timer // armed once ctx ended and the child was interrupted
-	killed bool        // the grace ran out
+	ctx     context.Context
+	start   time.Time
+	n       int64
+	graceAt time.Time // set once ctx ended and the child was interrupted
+	killed  bool      // the grace ran out
 }
 
 // run sends the attempt, then serves the child's calls and logs until it
@@ -27,13 +30,12 @@ func (pr *proc) run(a *attempt, sc *script.Script, inv *engine.Invocation) error
 	a.n = pr.seq
 	pr.att = a
 	pr.cur.Store(inv)
+	unwatch := pr.watch(a)
 	defer func() {
+		unwatch()
 		pr.att = nil
 		pr.cur.Store(nil)
 		pr.dropAttemptHandles()
-		if a.grace != nil {
-			a.grace.Stop()
-		}
 	}()
 	if err := pr.w.sendPlain(runMsg(a, sc, inv, false)); err != nil {
 		return pr.death(a)
@@ -64,9 +66,29 @@ func (pr *proc) run(a *attempt, sc *script.Script, inv *engine.Invocation) error
 func (pr *proc) broken(a *attempt, err error) error {
 	pr.protoErr = err
 	pr.kill()
-	for range pr.in {
-	}
 	return pr.death(a)
+}
+
+// watch makes a read of the child's stdout return when a's context
+// ends (a deadline in the past), so that next can interrupt the child;
+// the returned func undoes it.
+func (pr *proc) watch(a *attempt) func() {
+	var mu sync.Mutex
+	over := false
+	stop := context.AfterFunc(a.ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			pr.out.SetReadDeadline(time.Now())
+		}
+	})
+	return func() {
+		stop()
+		mu.Lock()
+		over = true
+		mu.Unlock()
+		pr.out.SetReadDeadline(time.Time{})
+	}
 }
 
 // outcome words the child's own stops for this process: a timeout
@@ -105,30 +127,35 @@ func (pr *proc) wait(a *attempt) (msg, error) {
 	}
 }
 
-// next returns the child's next message. When the attempt's context
-// ends it interrupts the child, and kills it if it has not finished
-// within the grace; a child that is gone is reported by death.
+// next returns the child's next message, read on this goroutine. When
+// the attempt's context ends (watch cuts the read short) it interrupts
+// the child, and kills it if it has not finished within the grace; a
+// child that is gone, or sent bytes that are no message, is reported by
+// death.
 func (pr *proc) next(a *attempt) (msg, error) {
 	for {
-		var done <-chan struct{}
-		var grace <-chan time.Time
-		if a.grace == nil {
-			done = a.ctx.Done()
-		} else if !a.killed {
-			grace = a.grace.C
-		}
-		select {
-		case m, ok := <-pr.in:
-			if !ok {
-				return nil, pr.death(a)
-			}
+		m, err := pr.w.receive(pr.dec)
+		if err == nil {
 			return m, nil
-		case <-done:
-			_ = pr.w.sendPlain(msg{"k": kInterrupt, "n": a.n})
-			a.grace = time.NewTimer(pr.pool.opts.Grace)
-		case <-grace:
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, os.ErrClosed) {
+				pr.protoErr = err
+				pr.kill()
+			}
+			return nil, pr.death(a)
+		}
+		switch {
+		case a.ctx.Err() == nil: // not this attempt's deadline
+			pr.out.SetReadDeadline(time.Time{})
+		case a.graceAt.IsZero():
+			_ = pr.ctl.sendPlain(msg{"k": kInterrupt, "n": a.n})
+			a.graceAt = time.Now().Add(pr.pool.opts.Grace)
+			pr.out.SetReadDeadline(a.graceAt)
+		default:
 			a.killed = true
 			pr.kill()
+			pr.out.SetReadDeadline(time.Time{}) // read on to the end
 		}
 	}
 }

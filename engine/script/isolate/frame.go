@@ -16,9 +16,9 @@ const protocolVersion = 1
 
 // Message kinds. Child → parent: up (started; the parent sets its cap),
 // ready (after the hello), need (a script it lacks), log, done. Parent →
-// child: hello, run (with the bundle when the child needs it),
-// interrupt. Either way: call (a function of the other side), ret and
-// err (its answer).
+// child: hello, run (with the bundle when the child needs it), and, on
+// a pipe of its own, interrupt. Either way: call (a function of the
+// other side), ret and err (its answer).
 const (
 	kUp        = "up"
 	kHello     = "hello"
@@ -58,6 +58,10 @@ var (
 type wire struct {
 	r        *bufio.Reader
 	maxFrame int
+	// The frame being read: its header so far, then its body so far.
+	head [4]byte
+	got  int
+	body []byte
 
 	mu     sync.Mutex // writes come from the attempt and from Close
 	w      *bufio.Writer
@@ -100,20 +104,38 @@ func (c *wire) send(enc *encoder, m msg) error {
 func (c *wire) sendPlain(m msg) error { return c.send(&encoder{}, m) }
 
 // receive reads one frame and decodes it with dec (its limit and
-// function builder).
+// function builder). A read error (a deadline passing) leaves the frame
+// read so far in c, and the next receive goes on with it.
 func (c *wire) receive(dec *decoder) (msg, error) {
-	var head [4]byte
-	if _, err := io.ReadFull(c.r, head[:]); err != nil {
-		return nil, err
+	for c.got < len(c.head) {
+		n, err := c.r.Read(c.head[c.got:])
+		c.got += n
+		if err != nil && c.got < len(c.head) {
+			if c.got > 0 && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
-	n := binary.BigEndian.Uint32(head[:])
-	if int64(n) > int64(c.maxFrame) {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", errFrameTooLarge, n, c.maxFrame)
+	if c.body == nil {
+		n := binary.BigEndian.Uint32(c.head[:])
+		if int64(n) > int64(c.maxFrame) {
+			return nil, fmt.Errorf("%w: %d bytes, at most %d", errFrameTooLarge, n, c.maxFrame)
+		}
+		c.body = make([]byte, 0, n)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(c.r, buf); err != nil {
-		return nil, err
+	for len(c.body) < cap(c.body) {
+		n, err := c.r.Read(c.body[len(c.body):cap(c.body)])
+		c.body = c.body[:len(c.body)+n]
+		if err != nil && len(c.body) < cap(c.body) {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
+	buf := c.body
+	c.body, c.got = nil, 0
 	dec.buf, dec.pos, dec.cost = buf, 0, 0
 	v, err := dec.top()
 	dec.buf = nil

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "1":
-		if err := Serve(os.Stdin, os.Stdout, nil); err != nil {
+		if err := Serve(os.Stdin, os.Stdout, os.NewFile(3, "interrupts"), nil); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -43,6 +43,15 @@ func misbehave(mode string) {
 	switch mode {
 	case "huge": // a frame header announcing 4 GB
 		os.Stdout.Write([]byte{0xff, 0xff, 0xff, 0xf0})
+	case "echo": // every frame back, as read (for BenchmarkWire_CrossProcess)
+		w := newWire(os.Stdin, os.Stdout, 1<<20)
+		for {
+			m, err := w.receive(&decoder{})
+			if err != nil {
+				return
+			}
+			w.sendPlain(m)
+		}
 	case "corrupt": // a frame holding an array that claims 2^40 elements
 		body := append([]byte{tagArray}, binary.AppendUvarint(nil, 1<<40)...)
 		os.Stdout.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))

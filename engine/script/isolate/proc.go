@@ -18,19 +18,22 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// proc is one child process as the parent sees it. Apart from the
-// reader goroutine and Close, only the attempt holding it uses it.
+// proc is one child process as the parent sees it. Apart from its
+// reaper goroutine and Close, only the goroutine holding it (the
+// attempt, or the start-up) uses it: that goroutine reads the child's
+// messages itself, so a message is in hand without a goroutine handoff.
 type proc struct {
 	pool   *Pool
 	cmd    *exec.Cmd
-	w      *wire
-	out    *os.File // the child's stdout, read by read
-	in     chan msg // the child's messages; closed when its stdout ends
+	w      *wire    // stdin and stdout
+	ctl    *wire    // the interrupt pipe (the child's fd 3)
+	out    *os.File // the child's stdout, read with deadlines
+	dec    *decoder
 	exited chan struct{}
 	stderr tail
 	cap    int64 // RLIMIT_DATA set on it
 
-	protoErr error       // why read stopped, when not EOF (set before in closes)
+	protoErr error       // the child sent a bad message
 	killed   atomic.Bool // this process killed it
 	closing  atomic.Bool // Close is stopping it
 	dead     bool        // gone or broken: never reused
@@ -48,7 +51,7 @@ type proc struct {
 
 // spawn starts a child, sets its memory cap and greets it.
 func (p *Pool) spawn(ctx context.Context) (*proc, error) {
-	pr := &proc{pool: p, in: make(chan msg, 16), exited: make(chan struct{}), handles: map[uint64]entry{}}
+	pr := &proc{pool: p, exited: make(chan struct{}), handles: map[uint64]entry{}}
 	if err := pr.start(); err != nil {
 		return nil, fmt.Errorf("start script process: %w: %w", engine.ErrCrashed, err)
 	}
@@ -66,46 +69,60 @@ func (p *Pool) spawn(ctx context.Context) (*proc, error) {
 func (pr *proc) start() error {
 	p := pr.pool
 	cmd := p.opts.Command()
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return err
+	var pipes [3][2]*os.File // stdin, stdout, control: read end, write end
+	for i := range pipes {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(pipes[:i])
+			return err
+		}
+		pipes[i] = [2]*os.File{r, w}
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		return err
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, &pr.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][1], &pr.stderr
+	cmd.ExtraFiles = []*os.File{pipes[2][0]} // fd 3
 	cmd.Env = append(cmd.Env, "GOMEMLIMIT="+strconv.FormatInt(p.opts.MemoryLimit, 10))
 	if cmd.Dir == "" {
 		cmd.Dir = "/"
 	}
-	err = cmd.Start()
-	inR.Close()
-	outW.Close()
+	err := cmd.Start()
+	pipes[0][0].Close()
+	pipes[1][1].Close()
+	pipes[2][0].Close()
 	if err != nil {
-		inW.Close()
-		outR.Close()
+		pipes[0][1].Close()
+		pipes[1][0].Close()
+		pipes[2][1].Close()
 		return err
 	}
-	pr.cmd, pr.out = cmd, outR
-	pr.w = newWire(outR, inW, int(p.opts.budget()+1<<20))
+	pr.cmd, pr.out = cmd, pipes[1][0]
+	pr.w = newWire(pr.out, pipes[0][1], int(p.opts.budget()+1<<20))
+	pr.ctl = newWire(eof{}, pipes[2][1], 0)
+	pr.dec = &decoder{limit: p.opts.budget() + 1<<20, fn: pr.childFunc}
 	p.mu.Lock()
 	p.live[pr] = struct{}{}
 	p.mu.Unlock()
-	read := make(chan struct{})
-	go func() { defer close(read); pr.read() }()
 	go func() {
-		<-read
 		_ = cmd.Wait() // the state is in cmd.ProcessState
-		outR.Close()
+		pr.out.Close()
 		pr.w.closeWrite()
+		pr.ctl.closeWrite()
 		p.forget(pr, pr.closing.Load())
 		close(pr.exited)
 	}()
 	return nil
 }
+
+func closeAll(pipes [][2]*os.File) {
+	for _, p := range pipes {
+		p[0].Close()
+		p[1].Close()
+	}
+}
+
+// eof is the reading side of the write-only interrupt wire.
+type eof struct{}
+
+func (eof) Read([]byte) (int, error) { return 0, io.EOF }
 
 // handshake: the child says it is up, the parent caps its memory at its
 // present footprint plus MemoryLimit and sends the hello, the child says
@@ -129,44 +146,22 @@ func (pr *proc) handshake(ctx context.Context) error {
 	return err
 }
 
+// expect reads the child's next message, which must be kind, by the
+// deadline of ctx.
 func (pr *proc) expect(ctx context.Context, kind string) (msg, error) {
-	select {
-	case m, ok := <-pr.in:
-		if !ok {
-			return nil, fmt.Errorf("script process ended before it was %s%s", kind, pr.protoText())
-		}
-		if m.kind() != kind {
-			return nil, fmt.Errorf("script process said %q, want %q", m.kind(), kind)
-		}
-		return m, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("script process not %s: %w", kind, ctx.Err())
+	dl, _ := ctx.Deadline()
+	pr.out.SetReadDeadline(dl)
+	defer pr.out.SetReadDeadline(time.Time{})
+	m, err := pr.w.receive(pr.dec)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("script process not %s within %s", kind, pr.pool.opts.StartTimeout)
+	case err != nil:
+		return nil, fmt.Errorf("script process ended before it was %s: %w", kind, err)
+	case m.kind() != kind:
+		return nil, fmt.Errorf("script process said %q, want %q", m.kind(), kind)
 	}
-}
-
-func (pr *proc) protoText() string {
-	if pr.protoErr != nil {
-		return ": " + pr.protoErr.Error()
-	}
-	return ""
-}
-
-// read moves the child's messages to pr.in. A message past the limits,
-// or bytes that do not decode, end the child: it is broken.
-func (pr *proc) read() {
-	defer close(pr.in)
-	dec := &decoder{limit: pr.pool.opts.budget() + 1<<20, fn: pr.childFunc}
-	for {
-		m, err := pr.w.receive(dec)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, os.ErrClosed) {
-				pr.protoErr = err
-				pr.kill()
-			}
-			return
-		}
-		pr.in <- m
-	}
+	return m, nil
 }
 
 func (pr *proc) kill() {

@@ -49,8 +49,8 @@ var notCallable = func(_ goja.FunctionCall, vm *goja.Runtime) goja.Value {
 	panic(vm.NewTypeError("a function nested in a value cannot be called across the script process boundary"))
 }
 
-// parentFunc builds the function standing for the parent's function h.
-// It runs on the reader goroutine and so only makes a closure.
+// parentFunc builds the function standing for the parent's function h
+// (a closure: it touches no runtime until called).
 func (s *server) parentFunc(h uint64) (any, error) {
 	if h == 0 {
 		return notCallable, nil
@@ -92,7 +92,11 @@ func (s *server) call(vm *goja.Runtime, h uint64, args []goja.Value) goja.Value 
 // await reads the parent's messages until the answer to the call just
 // sent.
 func (s *server) await(vm *goja.Runtime) goja.Value {
-	for m := range s.in {
+	for {
+		m, err := s.w.receive(s.dec)
+		if err != nil {
+			s.gone(vm)
+		}
 		switch m.kind() {
 		case kRet:
 			return jsValue(vm, m["v"])
@@ -104,8 +108,6 @@ func (s *server) await(vm *goja.Runtime) goja.Value {
 			panic(vm.NewGoError(fmt.Errorf("script host: unexpected %q during a call", m.kind())))
 		}
 	}
-	s.gone(vm)
-	return nil
 }
 
 // gone ends the process: the parent closed the pipe.

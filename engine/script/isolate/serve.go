@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,19 +24,24 @@ const maxParentFrame = 1 << 30
 const maxScripts = 64
 
 // Serve is the child's side: it speaks the protocol on in and out until
-// in ends, then returns. It reads no file: scripts arrive as bundles,
-// options in the parent's hello. exit ends the process when in ends while
-// a script still runs (a loop the parent gave up on); nil means os.Exit.
-func Serve(in io.Reader, out io.Writer, exit func(code int)) error {
+// in ends, then returns; ctl carries the parent's interrupts (a pipe of
+// their own, read on a goroutine of their own, so they reach a script
+// that is deep in JS while the data pipe is read only by the goroutine
+// running it). It reads no file: scripts arrive as bundles, options in
+// the parent's hello. exit ends the process when the parent goes away
+// while a script still runs (a loop the parent gave up on); nil means
+// os.Exit.
+func Serve(in io.Reader, out io.Writer, ctl io.Reader, exit func(code int)) error {
 	if exit == nil {
 		exit = os.Exit
 	}
-	s := &server{in: make(chan msg, 4), thrown: map[uint64]error{}, callbacks: map[uint64]goja.Callable{}, exit: exit}
+	s := &server{thrown: map[uint64]error{}, callbacks: map[uint64]goja.Callable{}, exit: exit}
 	s.w = newWire(in, out, maxParentFrame)
+	s.dec = &decoder{fn: s.parentFunc}
 	if err := s.w.sendPlain(msg{"k": kUp, "v": int64(protocolVersion), "pid": int64(os.Getpid())}); err != nil {
 		return fmt.Errorf("script host: greet: %w", err)
 	}
-	hello, err := s.w.receive(&decoder{fn: s.parentFunc})
+	hello, err := s.w.receive(s.dec)
 	if err != nil {
 		return fmt.Errorf("script host: read hello: %w", err)
 	}
@@ -45,8 +51,15 @@ func Serve(in io.Reader, out io.Writer, exit func(code int)) error {
 	if err := s.w.sendPlain(msg{"k": kReady}); err != nil {
 		return err
 	}
-	go s.read()
-	for m := range s.in {
+	go s.control(ctl)
+	for {
+		m, err := s.w.receive(s.dec)
+		if errors.Is(err, io.EOF) {
+			return nil // the parent closed the pipe: done
+		}
+		if err != nil {
+			return fmt.Errorf("script host: %w", err)
+		}
 		if m.kind() != kRun {
 			return fmt.Errorf("script host: unexpected %q between attempts", m.kind())
 		}
@@ -54,15 +67,14 @@ func Serve(in io.Reader, out io.Writer, exit func(code int)) error {
 			return fmt.Errorf("script host: %w", err)
 		}
 	}
-	return nil
 }
 
 // server is the child's state. Everything but the interrupt fields is
 // used only by the goroutine running Serve (the attempt's JS runs there).
 type server struct {
 	w       *wire
+	dec     *decoder
 	enc     encoder
-	in      chan msg
 	exit    func(int)
 	engine  *script.Engine
 	scripts lru
@@ -107,15 +119,15 @@ func (s *server) setup(h msg) error {
 	return nil
 }
 
-// read moves the parent's messages to s.in, acting on interrupts at
-// once (the attempt's goroutine may be deep in JS). When the parent is
-// gone there is nothing left to do: the process ends.
-func (s *server) read() {
-	dec := &decoder{fn: s.parentFunc}
+// control applies the parent's interrupts. When the parent is gone
+// (the pipe ends) during an attempt, nothing is left to do but end the
+// process: the script may be deep in a loop that will not return.
+func (s *server) control(ctl io.Reader) {
+	w := newWire(ctl, io.Discard, 1<<10)
+	dec := &decoder{}
 	for {
-		m, err := s.w.receive(dec)
+		m, err := w.receive(dec)
 		if err != nil {
-			close(s.in)
 			s.mu.Lock()
 			busy := s.running != 0
 			s.mu.Unlock()
@@ -126,9 +138,7 @@ func (s *server) read() {
 		}
 		if m.kind() == kInterrupt {
 			s.interrupt(m.int("n"))
-			continue
 		}
-		s.in <- m
 	}
 }
 
