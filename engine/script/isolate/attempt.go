@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
-	"log/slog"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
