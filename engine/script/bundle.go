@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+
+	"github.com/switchboard/switchboard/engine"
 )
 
 // Bundle is a compiled script as text: what another process needs to run
@@ -35,6 +37,51 @@ func LoadBundle(b Bundle) (*Script, error) {
 	}
 	s := &Script{Path: b.Path, Name: b.Name, Hash: b.Hash, inputs: map[string][32]byte{}}
 	if err := s.load(b.Code, b.SourceMap); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Checker parses, compiles and checks a bundle somewhere its code cannot
+// harm this process (goja folds constant expressions while compiling,
+// so `1n << (1n << 40n)` allocates 128 GiB at compile time, and the
+// default-export check runs the top level). It returns what Compile
+// would: nil, or *CompileError (joined when there are several).
+type Checker func(Bundle) error
+
+// CompileChecked bundles the script at path as Compile does, but leaves
+// parsing, compiling and the default-export check to check: this process
+// runs none of the script's code. The Script it returns has no program
+// of its own; it runs only where its Bundle is loaded (LoadBundle).
+func CompileChecked(path string, check Checker) (*Script, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", path, err)
+	}
+	s := &Script{Path: abs, Name: displayPath(abs), inputs: map[string][32]byte{}}
+	if s.code, s.sourceMap, err = s.bundle(); err != nil {
+		return nil, err
+	}
+	s.Hash = s.hash()
+	if err := check(s.Bundle()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// BuildChecked is Build with every script compiled by CompileChecked.
+func BuildChecked(routes *engine.Routes, prev *Set, check Checker) (*Set, error) {
+	return build(routes, prev, check)
+}
+
+// CheckBundle is what a Checker runs where it is safe: LoadBundle, then
+// the default-export check Compile makes. It returns the loaded Script.
+func CheckBundle(b Bundle) (*Script, error) {
+	s, err := LoadBundle(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDefaultExport(s); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -189,10 +189,13 @@ func runMsg(a *attempt, sc *script.Script, inv *engine.Invocation, bundle bool) 
 		m["deadline"] = dl.UnixNano()
 	}
 	if bundle {
-		b := sc.Bundle()
-		m["bundle"] = map[string]any{"path": b.Path, "name": b.Name, "code": b.Code, "map": string(b.SourceMap)}
+		m["bundle"] = bundleMsg(sc.Bundle())
 	}
 	return m
+}
+
+func bundleMsg(b script.Bundle) map[string]any {
+	return map[string]any{"path": b.Path, "name": b.Name, "code": b.Code, "map": string(b.SourceMap)}
 }
 
 func eventMsg(ev *engine.Event) any {

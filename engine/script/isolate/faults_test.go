@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/script"
 )
 
 const (
@@ -246,4 +247,71 @@ func heapObjects() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// TestFaults_SingleSteps: what no interrupt or guard reaches in-process
+// (one VM step that allocates or runs without end) ends its child here:
+// at the memory cap, or killed a grace after the deadline. The pool
+// goes on with a new child each time.
+func TestFaults_SingleSteps(t *testing.T) {
+	p := newPool(t, Options{MemoryLimit: 64 << 20, Grace: 200 * time.Millisecond})
+	for _, c := range []struct{ name, src, want string }{
+		// Operands from the payload: with literals goja would fold them
+		// while compiling (see TestCheck_CompileHazards).
+		{"BigInt shift", `export default function (e) { const one = BigInt(e.payload.n); return one << (one << 40n) }`, "memory"},
+		{"BigInt power", `export default function (e) { const n = BigInt(e.payload.n); return (3n * n) ** (n << 36n) }`, "any"},
+		{"spread of a string", `export default function () { return [..."x".repeat(3 << 20)].length }`, "memory"},
+		{"spread into a call", `export default function () { return Math.max(..."1".repeat(3 << 20)) }`, "any"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			died := p.Stats().Died
+			start := time.Now()
+			d := time.Second // what runs without end is killed a grace after it
+			if c.want == "memory" {
+				d = 20 * time.Second // a slow (race-enabled) child reaches the cap in time
+			}
+			err := runFor(t, p, c.src, d)
+			memory, timeout := errors.Is(err, engine.ErrMemoryLimit), errors.Is(err, context.DeadlineExceeded)
+			t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
+			switch {
+			case c.want == "memory" && !memory, !memory && !timeout:
+				t.Fatalf("err = %v, want %s", err, c.want)
+			}
+			if p.Stats().Died != died+1 {
+				t.Fatalf("stats %+v: the child should have ended", p.Stats())
+			}
+			mustRun(t, p, okScript)
+		})
+	}
+}
+
+// TestCheck_CompileHazards: compiling runs code too (goja folds constant
+// expressions, the default-export check runs the top level). With a
+// Checker the router only bundles; what blows up does so in the checker
+// child, as a compile error, and the next check gets a new child. What
+// is fine compiles with the same errors as in-process.
+func TestCheck_CompileHazards(t *testing.T) {
+	p := newPool(t, Options{MemoryLimit: 64 << 20})
+	for _, c := range []struct{ name, src, want string }{
+		{"BigInt folded", `export default function () { return 1n << (1n << 40n) }`, "compiling it ended its script process: listener stopped: memory limit exceeded"},
+		{"top level doubling", "let s = 'x'; for (;;) s += s;\nexport default function () {}", "compiling it ended its script process: listener stopped: memory limit exceeded"},
+		{"no default export", `export const x = 1`, "default export must be a function, got undefined"},
+		{"fine", `export default function () {}`, ""},
+		{"top level loop", "for (;;) {}\nexport default function () {}", ""}, // left for the first run, as in-process
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := heapObjects()
+			_, err := compileIn(t, p, c.src)
+			if grew := int64(heapObjects()) - int64(before); grew > 16<<20 {
+				t.Errorf("this process's heap grew %d MiB", grew>>20)
+			}
+			var ce *script.CompileError
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case c.want != "" && (!errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "handler.js")):
+				t.Fatalf("err = %v, want a CompileError in handler.js with %q", err, c.want)
+			}
+		})
+	}
 }

@@ -16,7 +16,8 @@ const protocolVersion = 1
 
 // Message kinds. Child → parent: up (started; the parent sets its cap),
 // ready (after the hello), need (a script it lacks), log, done. Parent →
-// child: hello, run (with the bundle when the child needs it), and, on
+// child: hello, run (with the bundle when the child needs it), check
+// (compile a bundle; the child answers checked), and, on
 // a pipe of its own, interrupt. Either way: call (a function of the
 // other side), ret and err (its answer).
 const (
@@ -24,6 +25,8 @@ const (
 	kHello     = "hello"
 	kReady     = "ready"
 	kRun       = "run"
+	kCheck     = "check"   // compile a bundle and check its default export
+	kChecked   = "checked" // its answer
 	kNeed      = "need"
 	kInterrupt = "interrupt"
 	kDone      = "done"

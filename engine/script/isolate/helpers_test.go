@@ -113,6 +113,17 @@ func compile(t testing.TB, src string) *script.Script {
 	return s
 }
 
+// compileIn writes src as handler.js and compiles it as a router with
+// isolation does: bundled here, checked in p's checker child.
+func compileIn(t testing.TB, p *Pool, src string) (*script.Script, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "handler.js")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return script.CompileChecked(path, p.Check)
+}
+
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -81,6 +81,9 @@ type Pool struct {
 	live   map[*proc]struct{}
 	closed bool
 
+	checkMu sync.Mutex
+	checker *proc // compiles scripts for Check
+
 	started atomic.Int64
 	died    atomic.Int64
 	bundles atomic.Int64

@@ -31,7 +31,8 @@ type proc struct {
 	dec    *decoder
 	exited chan struct{}
 	stderr tail
-	cap    int64 // RLIMIT_DATA set on it
+	cap      int64 // RLIMIT_DATA set on it
+	startRSS int64 // its resident memory when it came up
 
 	protoErr error       // the child sent a bad message
 	killed   atomic.Bool // this process killed it
@@ -135,7 +136,7 @@ func (pr *proc) handshake(ctx context.Context) error {
 	if up.int("v") != protocolVersion || up.int("pid") != int64(pr.cmd.Process.Pid) {
 		return fmt.Errorf("script process speaks protocol %d as pid %d, want %d as pid %d", up.int("v"), up.int("pid"), protocolVersion, pr.cmd.Process.Pid)
 	}
-	if pr.cap, err = setCap(pr.cmd.Process.Pid, pr.pool.opts.MemoryLimit); err != nil {
+	if pr.cap, pr.startRSS, err = setCap(pr.cmd.Process.Pid, pr.pool.opts.MemoryLimit); err != nil {
 		return err
 	}
 	hello := pr.hello()
@@ -204,9 +205,11 @@ func (pr *proc) death(a *attempt) error {
 
 // exitError classifies how the child ended: killed by this process at
 // the deadline (a timeout), stopped at its memory cap (stderr shows one
-// of outOfMemorySigns, written once RLIMIT_DATA refused a mapping; or a
-// SIGKILL this process did not send: the kernel's OOM killer), a broken
-// protocol, or any other crash (its exit status and first stderr line).
+// of outOfMemorySigns, written once RLIMIT_DATA refused a mapping; a
+// SIGKILL this process did not send: the kernel's OOM killer; or any
+// crash with its peak resident memory past half the limit above where
+// it started), a broken protocol, or any other crash (its exit status
+// and first stderr line).
 func (pr *proc) exitError(a *attempt) error {
 	st := pr.cmd.ProcessState
 	status := "exit status unknown"
@@ -224,8 +227,27 @@ func (pr *proc) exitError(a *attempt) error {
 		return fmt.Errorf("listener stopped: %w (its script process reached the %s memory cap, scripts.memory_limit beyond its start-up size, and the kernel refused more)", engine.ErrMemoryLimit, mib(pr.pool.opts.MemoryLimit))
 	case !pr.killed.Load() && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
 		return fmt.Errorf("listener stopped: %w (its script process was killed by SIGKILL, most likely by the kernel's out-of-memory killer)", engine.ErrMemoryLimit)
+	case pr.peakRSS(st) >= pr.startRSS+pr.pool.opts.MemoryLimit/2:
+		// The Go runtime does not always say "out of memory" when a
+		// mapping is refused (a nil from its own allocator can become a
+		// SIGSEGV in the collector): a crash with the process's memory
+		// near its cap is taken for the cap.
+		return fmt.Errorf("listener stopped: %w (its script process crashed, %s%s, with %s resident, near its %s memory cap)",
+			engine.ErrMemoryLimit, status, pr.stderr.first(), mib(pr.peakRSS(st)), mib(pr.pool.opts.MemoryLimit))
 	}
 	return fmt.Errorf("listener stopped: %w (%s)%s", engine.ErrCrashed, status, pr.stderr.first())
+}
+
+// peakRSS is the most memory the exited child had resident (wait4's
+// rusage).
+func (pr *proc) peakRSS(st *os.ProcessState) int64 {
+	if st == nil {
+		return 0
+	}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
 }
 
 func mib(n int64) string { return strconv.FormatInt(n>>20, 10) + " MiB" }
@@ -244,7 +266,7 @@ const tailBytes = 4 << 10
 // a new thread's stack cannot be mapped (the binary links runtime/cgo
 // for the net package; RLIMIT_DATA counts thread stacks too), and the
 // race detector's in race-enabled builds (tests).
-var outOfMemorySigns = []string{"fatal error: out of memory", "runtime: out of memory",
+var outOfMemorySigns = []string{"fatal error: out of memory", "runtime: out of memory", "runtime: cannot allocate memory",
 	"pthread_create failed: Resource temporarily unavailable", "ThreadSanitizer failed to allocate"}
 
 func (t *tail) Write(p []byte) (int, error) {

@@ -8,4 +8,4 @@ var errNoCap = errors.New(`scripts.isolation = "process" needs Linux: the memory
 
 func capSupported() error { return errNoCap }
 
-func setCap(int, int64) (int64, error) { return 0, errNoCap }
+func setCap(int, int64) (int64, int64, error) { return 0, 0, errNoCap }

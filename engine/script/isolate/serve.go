@@ -60,10 +60,15 @@ func Serve(in io.Reader, out io.Writer, ctl io.Reader, exit func(code int)) erro
 		if err != nil {
 			return fmt.Errorf("script host: %w", err)
 		}
-		if m.kind() != kRun {
-			return fmt.Errorf("script host: unexpected %q between attempts", m.kind())
+		switch m.kind() {
+		case kRun:
+			err = s.attempt(m)
+		case kCheck:
+			err = s.check(m)
+		default:
+			err = fmt.Errorf("unexpected %q between attempts", m.kind())
 		}
-		if err := s.attempt(m); err != nil {
+		if err != nil {
 			return fmt.Errorf("script host: %w", err)
 		}
 	}
@@ -151,6 +156,21 @@ func (s *server) interrupt(n int64) {
 	}
 }
 
+// check compiles the bundle of a "check" message and runs the default
+// export check, as script.Compile would in-process; the script is then
+// kept for the attempts that follow.
+func (s *server) check(m msg) error {
+	sc, err := script.CheckBundle(bundleOf(m.str("hash"), m.obj("bundle")))
+	if err == nil {
+		s.scripts.put(sc.Hash, sc)
+	}
+	return s.w.sendPlain(msg{"k": kChecked, "n": m.int("n"), "e": encodeError(err)})
+}
+
+func bundleOf(hash string, b msg) script.Bundle {
+	return script.Bundle{Path: b.str("path"), Name: b.str("name"), Hash: hash, Code: b.str("code"), SourceMap: []byte(b.str("map"))}
+}
+
 // attempt runs one "run" message: loads the bundle it carries, or asks
 // for it, then runs the script and reports how it ended.
 func (s *server) attempt(m msg) error {
@@ -158,9 +178,7 @@ func (s *server) attempt(m msg) error {
 	sc := s.scripts.get(hash)
 	if b := m.obj("bundle"); b != nil && sc == nil {
 		var err error
-		sc, err = script.LoadBundle(script.Bundle{Path: msg(b).str("path"), Name: msg(b).str("name"), Hash: hash,
-			Code: msg(b).str("code"), SourceMap: []byte(msg(b).str("map"))})
-		if err != nil {
+		if sc, err = script.LoadBundle(bundleOf(hash, b)); err != nil {
 			return s.done(n, err)
 		}
 		s.scripts.put(hash, sc)
