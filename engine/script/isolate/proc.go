@@ -23,14 +23,14 @@ import (
 // attempt, or the start-up) uses it: that goroutine reads the child's
 // messages itself, so a message is in hand without a goroutine handoff.
 type proc struct {
-	pool   *Pool
-	cmd    *exec.Cmd
-	w      *wire    // stdin and stdout
-	ctl    *wire    // the interrupt pipe (the child's fd 3)
-	out    *os.File // the child's stdout, read with deadlines
-	dec    *decoder
-	exited chan struct{}
-	stderr tail
+	pool     *Pool
+	cmd      *exec.Cmd
+	w        *wire    // stdin and stdout
+	ctl      *wire    // the interrupt pipe (the child's fd 3)
+	out      *os.File // the child's stdout, read with deadlines
+	dec      *decoder
+	exited   chan struct{}
+	stderr   tail
 	cap      int64 // RLIMIT_DATA set on it
 	startRSS int64 // its resident memory when it came up
 
