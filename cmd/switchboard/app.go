@@ -125,7 +125,7 @@ func (a *App) build(cfg *config.Config, seq uint64, prev *script.Set) (*engine.G
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := script.Build(routes, prev)
+	set, err := a.compile(routes, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("compile scripts: %w", err)
 	}

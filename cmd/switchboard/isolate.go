@@ -72,6 +72,17 @@ func (a *App) openIsolation(modules []engine.Module) error {
 	return nil
 }
 
+// compile builds the listeners' scripts. With isolation the router only
+// bundles them: goja's compiler folds constant expressions (running
+// code) and the default-export check runs the top level, so both happen
+// in a script process.
+func (a *App) compile(routes *engine.Routes, prev *script.Set) (*script.Set, error) {
+	if a.iso != nil {
+		return script.BuildChecked(routes, prev, a.iso.Check)
+	}
+	return script.Build(routes, prev)
+}
+
 // handlers binds a compiled set to where scripts run: the in-process
 // engine, or the script processes.
 func (a *App) handlers(set *script.Set) map[string]engine.Handler {

@@ -275,8 +275,21 @@ func TestIsolation_Reload(t *testing.T) {
 			t.Fatalf("version %q, want %s", got, v)
 		}
 	}
-	if st := app.iso.Stats(); st.Started != 1 || st.Bundles != 3 {
-		t.Fatalf("stats %+v: want one child that was sent each of the 3 versions once", st)
+	if st := app.iso.Stats(); st.Started != 2 || st.Bundles != 3 {
+		t.Fatalf("stats %+v: want a checker and one child that was sent each of the 3 versions once", st)
+	}
+
+	// A script whose compiling would take the router down (goja folds
+	// the constant: 128 GiB) is refused in the checker child; the last
+	// good version keeps serving.
+	saved := time.Now()
+	saveAtomically(t, cfg.Resolve("scripts/marker.js"), "export default function () { return 1n << (1n << 40n) }\n")
+	st := waitReload(t, app, saved, false)
+	if !strings.Contains(st.Error, "scripts/marker.js: compiling it ended its script process: listener stopped: memory limit exceeded") {
+		t.Fatalf("reload error = %q", st.Error)
+	}
+	if got := versionRun(t, app, "marker"); got != "v2" {
+		t.Fatalf("version %q, want v2 still", got)
 	}
 }
 
@@ -296,8 +309,8 @@ func TestIsolation_Shutdown(t *testing.T) {
 	}
 	eventually(t, func() bool {
 		_, jobs, err := app.queue.GetEvent(context.Background(), out["event"])
-		return err == nil && len(jobs) == 1 && jobs[0].State == engine.JobRunning && len(childPIDs(t)) == 1
-	}, "the loop never started in a script process")
+		return err == nil && len(jobs) == 1 && jobs[0].State == engine.JobRunning && len(childPIDs(t)) == 2
+	}, "the loop never started in a script process (beside the one that compiled it)")
 	pids := childPIDs(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -334,8 +347,9 @@ func TestIsolation_ConfigErrors(t *testing.T) {
 }
 
 // TestIsolation_RouterKilled: the real binary with isolation, killed
-// with SIGKILL while a listener loops in its script process: the child
-// reads EOF on its stdin and exits (no orphan keeps burning a CPU).
+// with SIGKILL while a listener loops in its script process: that child
+// and the one that compiled the script read EOF and exit (no orphan
+// keeps burning a CPU).
 func TestIsolation_RouterKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
@@ -352,9 +366,11 @@ func TestIsolation_RouterKilled(t *testing.T) {
 		t.Fatalf("post: %d", code)
 	}
 	var hosts []int
-	eventually(t, func() bool { hosts = scriptHosts(t, proc.cmd.Process.Pid); return len(hosts) == 1 }, "no script process started")
+	eventually(t, func() bool { hosts = scriptHosts(t, proc.cmd.Process.Pid); return len(hosts) == 2 }, "no script process started")
 	proc.kill()
-	eventually(t, func() bool { return !alive(hosts[0]) }, "script process %d outlived its router", hosts[0])
+	for _, pid := range hosts {
+		eventually(t, func() bool { return !alive(pid) }, "script process %d outlived its router", pid)
+	}
 }
 
 // alive reports whether pid runs (a zombie does not count).
