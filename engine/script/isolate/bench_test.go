@@ -79,3 +79,20 @@ func BenchmarkWire_CrossProcess(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChild_Start: a pool's first attempt (start a child, set its
+// cap, greet it, send the bundle, compile, run) and Close.
+func BenchmarkChild_Start(b *testing.B) {
+	s := compile(b, `export default function () {}`)
+	inv, _ := newInv(b, nil)
+	for b.Loop() {
+		p, err := New(Options{Command: testCommand, MemoryLimit: 64 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Run(context.Background(), s, inv); err != nil {
+			b.Fatal(err)
+		}
+		p.Close(context.Background())
+	}
+}
