@@ -53,14 +53,32 @@ func scriptHosts(t *testing.T, pid int) []int {
 
 // TestIsolation_IttybitFlow is the guide's whole flow with every
 // listener in script processes: db, ittybit, mail and log go through the
-// proxy module, with the same results as in-process.
+// proxy module, with the same results as in-process. The processes hold
+// no secret of the router's environment and no file of its own (the
+// queue, the app database).
 func TestIsolation_IttybitFlow(t *testing.T) {
 	app := ittybitFlow(t, isolated)
 	if st := app.iso.Stats(); st.Started == 0 || st.Bundles < 3 {
 		t.Fatalf("script processes %+v: the flow did not run in them", st)
 	}
-	if len(childPIDs(t)) == 0 {
+	pids := childPIDs(t)
+	if len(pids) == 0 {
 		t.Fatal("no script-host child of this process")
+	}
+	// A script process holds none of the router's secrets or files.
+	for _, pid := range pids {
+		env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+		if err != nil || strings.Contains(string(env), testSecret) || strings.Contains(string(env), "ITTYBIT_WEBHOOK_SECRET") {
+			t.Errorf("script process %d environment: %q, %v", pid, env, err)
+		}
+		fds, _ := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
+		for _, fd := range fds {
+			target, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", fd.Name()))
+			// (The Go runtime keeps its cgroup's CPU quota files open.)
+			if strings.HasPrefix(target, app.cfg.Dir) || strings.HasSuffix(target, ".db") || strings.HasSuffix(target, ".js") {
+				t.Errorf("script process %d has %s open (fd %s)", pid, target, fd.Name())
+			}
+		}
 	}
 }
 
