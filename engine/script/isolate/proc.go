@@ -100,6 +100,16 @@ func (pr *proc) start() error {
 	pr.ctl = newWire(eof{}, pipes[2][1], 0)
 	pr.dec = &decoder{limit: p.opts.budget() + 1<<20, fn: pr.childFunc}
 	p.mu.Lock()
+	if p.closed {
+		// Close ran while this child started: it would never stop it.
+		p.mu.Unlock()
+		cmd.Process.Kill()
+		cmd.Wait()
+		pr.out.Close()
+		pr.w.closeWrite()
+		pr.ctl.closeWrite()
+		return fmt.Errorf("script processes: %w", engine.ErrClosed)
+	}
 	p.live[pr] = struct{}{}
 	p.mu.Unlock()
 	go func() {
