@@ -14,6 +14,10 @@ func (c *Config) validateScripts(bad func(key, format string, args ...any)) {
 	}
 	if !contains(Isolations, s.Isolation) {
 		bad("scripts.isolation", "%s is not one of none, process", c.val("scripts.isolation", s.Isolation))
+	} else if s.Isolation == "process" && s.MemoryLimit < 64<<20 && s.MemoryLimit >= 16<<20 {
+		// A script process's cap counts what its Go runtime has mapped,
+		// which it keeps: below this, ordinary scripts meet it.
+		bad("scripts.memory_limit", `must be at least 64MiB with scripts.isolation = "process" (it caps each script process)`)
 	}
 	if s.Processes < 0 || s.Processes > 1024 {
 		bad("scripts.processes", "%d is out of range 0..1024 (0: queue.workers)", s.Processes)

@@ -30,6 +30,7 @@ func TestScripts_Isolation(t *testing.T) {
 		{"[scripts]\nisolation = \"container\"\n", `scripts.isolation: "container" is not one of none, process`},
 		{"[scripts]\nprocesses = -1\n", "scripts.processes: -1 is out of range 0..1024"},
 		{"[scripts]\nprocesses = 5000\n", "scripts.processes: 5000 is out of range 0..1024"},
+		{"[scripts]\nisolation = \"process\"\nmemory_limit = \"32MiB\"\n", `scripts.memory_limit: must be at least 64MiB with scripts.isolation = "process"`},
 	} {
 		_, err := parse(t, tt.body+minimal, vars)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
