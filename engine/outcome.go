@@ -72,6 +72,11 @@ const (
 // ran out of its script memory budget.
 var ErrMemoryLimit = errors.New("memory limit exceeded")
 
+// ErrCrashed is the cause of an attempt whose script process died under
+// it (scripts.isolation = "process") for a reason other than its memory
+// cap; the router itself lives on.
+var ErrCrashed = errors.New("script process crashed")
+
 // Result reports an attempt's end to the queue.
 type Result struct {
 	JobID   string
@@ -121,6 +126,8 @@ func Classify(err error, ctxErr error, timeout time.Duration, stopping bool) End
 		return Ending{Outcome: Failed, Err: e}
 	case errors.Is(err, ErrMemoryLimit):
 		e.Kind = KindMemory
+	case errors.Is(err, ErrCrashed):
+		e.Kind = KindCrash
 	case errors.Is(ctxErr, context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		e.Kind = KindTimeout
 		e.Message = fmt.Sprintf("listener timed out after %s", timeout)

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/engine/host/mail"
 	"github.com/switchboard/switchboard/engine/ingest"
 	"github.com/switchboard/switchboard/engine/script"
+	"github.com/switchboard/switchboard/engine/script/isolate"
 	"github.com/switchboard/switchboard/engine/watch"
 	"github.com/switchboard/switchboard/engine/worker"
 )
@@ -40,6 +41,7 @@ type App struct {
 	appDB  *db.DB
 	router *engine.Router
 	engine *script.Engine
+	iso    *isolate.Pool // scripts.isolation = "process": where scripts run
 	// scripts is the compiled set of the generation serving now: reloads
 	// (under reloadMu) replace it, the watcher reads its inputs.
 	scripts atomic.Pointer[script.Set]
@@ -96,6 +98,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App,
 		return nil, err
 	}
 	a.engine = script.NewEngine(modules, scriptOptions(cfg, logger))
+	if err := a.openIsolation(modules); err != nil {
+		return nil, err
+	}
 	gen, set, err := a.build(cfg, 1, nil)
 	if err != nil {
 		return nil, err
@@ -127,11 +132,11 @@ func (a *App) build(cfg *config.Config, seq uint64, prev *script.Set) (*engine.G
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := script.Build(routes, prev)
+	set, err := a.compile(routes, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("compile scripts: %w", err)
 	}
-	return engine.NewGeneration(seq, routes, set.Handlers(a.engine)), set, nil
+	return engine.NewGeneration(seq, routes, a.handlers(set)), set, nil
 }
 
 // openModules opens the host bindings scripts import from "switchboard".
@@ -239,7 +244,8 @@ func (a *App) startAdmin(errc chan<- error) error {
 
 // Close shuts down in this order: stop reloading, stop accepting webhooks
 // and admin requests, stop the workers (running jobs get until ctx ends,
-// then are interrupted), then close the application database and the
+// then are interrupted), stop the script processes if scripts run in
+// them, then close the application database and the
 // queue with a fresh deadline of their own, so an exhausted grace period
 // does not cut the queue's last commit short. Components that never
 // started are skipped. Safe to call more than once; later calls return
@@ -266,6 +272,7 @@ func (a *App) Close(ctx context.Context) error {
 		// After the workers: their last attempts reach the history.
 		step(a.alerts != nil, func(ctx context.Context) error { return a.alerts.Close(ctx) }, cleanup)
 		step(a.history != nil, func(ctx context.Context) error { return a.history.Close(ctx) }, cleanup)
+		step(a.iso != nil, a.iso.Close, cleanup)
 		step(a.appDB != nil, func(context.Context) error { return a.appDB.Close() }, cleanup)
 		step(a.queue != nil, func(ctx context.Context) error { return a.queue.Close(ctx) }, cleanup)
 		a.closeErr = errors.Join(errs...)

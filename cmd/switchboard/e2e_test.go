@@ -231,9 +231,12 @@ func queryRow(t testing.TB, app *App, query string, args ...any) map[string]any 
 // three payload shapes, a failed task, a forged delivery, a redelivery,
 // the guide's POST /jobs thumbnail request, and the thumbnail's own
 // webhook as an event envelope and as a job object.
-func TestEndToEnd_IttybitFlow(t *testing.T) {
+func TestEndToEnd_IttybitFlow(t *testing.T) { ittybitFlow(t, "") }
+
+// ittybitFlow runs the flow on a server whose config ends with extra.
+func ittybitFlow(t *testing.T, extra string) *App {
 	api := newFakeIttybit(t)
-	app := startApp(t, testConfig(t, api.URL, ""))
+	app := startApp(t, testConfig(t, api.URL, extra))
 	ctx := context.Background()
 
 	events := map[string]string{} // fixture → event id
@@ -336,6 +339,7 @@ func TestEndToEnd_IttybitFlow(t *testing.T) {
 		failed, _ := app.queue.ListJobs(ctx, engine.JobQuery{State: engine.JobFailed})
 		t.Fatalf("failed jobs: %+v", failed)
 	}
+	return app
 }
 
 // checkThumbnailRequests asserts that reqs are exactly one guide request

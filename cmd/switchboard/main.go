@@ -69,6 +69,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"db":        cmdDB,
 		"bench":     cmdBench,
 		"test":      cmdTest,
+		// Hidden: what a script process runs (scripts.isolation).
+		scriptHostVerb: cmdScriptHost,
 	}
 	if verb == "help" || verb == "-h" || verb == "--help" {
 		fmt.Fprint(stdout, usage)

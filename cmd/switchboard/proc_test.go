@@ -40,6 +40,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == scriptHostVerb {
+		// An App under test with scripts.isolation = "process" started
+		// this test binary as its script process.
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	// Race-enabled script processes need not sleep a second at exit.
+	if _, ok := os.LookupEnv("GORACE"); !ok {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/config"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -32,7 +33,10 @@ func BenchmarkWorkers_Trivial(b *testing.B) {
 
 // benchWorkers drains b.N jobs with workers; keys < 0 orders by a key
 // per event, keys > 0 by that many keys, 0 not at all.
-func benchWorkers(b *testing.B, workers, keys int) {
+func benchWorkers(b *testing.B, workers, keys int) { benchWorkersWith(b, workers, keys, nil) }
+
+// benchWorkersWith is benchWorkers with tune applied to the config.
+func benchWorkersWith(b *testing.B, workers, keys int, tune func(*config.Config)) {
 	ctx := context.Background()
 	o := benchOptions{workers: workers}
 	if keys != 0 {
@@ -41,6 +45,9 @@ func benchWorkers(b *testing.B, workers, keys int) {
 	cfg, err := benchConfig(b.TempDir(), o)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if tune != nil {
+		tune(cfg)
 	}
 	app, err := Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

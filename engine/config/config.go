@@ -141,8 +141,23 @@ type Log struct {
 
 // Scripts bounds what a listener script may use.
 type Scripts struct {
-	MemoryLimit  Size `toml:"memory_limit"`   // Go heap above which running attempts are interrupted
+	MemoryLimit  Size `toml:"memory_limit"`   // Go heap above which running attempts are interrupted; with isolation, each child's cap
 	MaxCallStack int  `toml:"max_call_stack"` // JS frames before a RangeError
+	// Isolation is where listener JS runs: "none" (in the router) or
+	// "process" (in child processes, one attempt at a time each).
+	Isolation string `toml:"isolation"`
+	// Processes is how many child processes run scripts when Isolation
+	// is "process"; 0 means queue.workers.
+	Processes int `toml:"processes"`
+}
+
+// ScriptProcesses is the number of script processes isolation uses:
+// scripts.processes, or queue.workers when that is 0.
+func (c *Config) ScriptProcesses() int {
+	if c.Scripts.Processes > 0 {
+		return c.Scripts.Processes
+	}
+	return c.Queue.Workers
 }
 
 // Source is one webhook sender.
@@ -229,7 +244,7 @@ func Default() Config {
 		},
 		Ittybit: Ittybit{BaseURL: "https://api.ittybit.com"},
 		Log:     Log{Level: "info", Format: "text"},
-		Scripts: Scripts{MemoryLimit: 512 << 20, MaxCallStack: 1024},
+		Scripts: Scripts{MemoryLimit: 512 << 20, MaxCallStack: 1024, Isolation: "none"},
 
 		AlertsSettings: defaultAlertsSettings(),
 	}

@@ -102,12 +102,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "%s is not one of text, json", c.val("log.format", c.Log.Format))
 	}
-	if c.Scripts.MemoryLimit < 16<<20 {
-		bad("scripts.memory_limit", "must be at least 16MiB")
-	}
-	if c.Scripts.MaxCallStack < 16 {
-		bad("scripts.max_call_stack", "must be at least 16")
-	}
+	c.validateScripts(bad)
 	errs = append(errs, c.validateSources()...)
 	errs = append(errs, c.validateAlerts()...)
 	if _, err := c.Routes(); err != nil {

@@ -92,6 +92,9 @@ type Script struct {
 	inputs  map[string][32]byte // absolute path → sha256 of what esbuild read
 	program *goja.Program
 	pools   sync.Map // *Engine → *pool
+	// code and sourceMap are esbuild's output, kept for Bundle.
+	code      string
+	sourceMap []byte
 }
 
 // Inputs returns the absolute paths of every file the script was built
@@ -135,6 +138,23 @@ func compile(path string, needDefault bool) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.load(code, sourceMap); err != nil {
+		return nil, err
+	}
+	s.Hash = s.hash()
+	if !needDefault {
+		return s, nil
+	}
+	if err := checkDefaultExport(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load parses and compiles esbuild's output into s.program, with the
+// source map esbuild made (and no other) for original positions.
+func (s *Script) load(code string, sourceMap []byte) error {
+	s.code, s.sourceMap = code, sourceMap
 	progName := path2slash(filepath.Join(filepath.Dir(s.Name), bundleName))
 	// goja reads the map named by the last line; that is this one, and
 	// the loader hands over the map esbuild made in memory, nothing else.
@@ -146,20 +166,13 @@ func compile(path string, needDefault bool) (*Script, error) {
 		return sourceMap, nil
 	}))
 	if err != nil {
-		return nil, s.bundleError("bundle does not parse", err, sourceMap)
+		return s.bundleError("bundle does not parse", err, sourceMap)
 	}
 	s.program, err = goja.CompileAST(ast, false)
 	if err != nil {
-		return nil, s.bundleError("bundle does not compile", err, sourceMap)
+		return s.bundleError("bundle does not compile", err, sourceMap)
 	}
-	s.Hash = s.hash()
-	if !needDefault {
-		return s, nil
-	}
-	if err := checkDefaultExport(s); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return nil
 }
 
 // bundle runs esbuild on the entry and returns the CommonJS bundle and

@@ -78,6 +78,11 @@
 // without a built-in call, namely BigInt ** and << (1n << (1n << 40n) asks
 // for 128 GiB at once) and spread syntax over a large string or iterable
 // ([...s], f(...s), {...s}), and regular expressions that backtrack
-// catastrophically (time: the deadline cannot stop them). Deploy with a
-// container memory limit as the last line.
+// catastrophically (time: the deadline cannot stop them). Nor compiling:
+// goja folds constant expressions while it compiles (a literal
+// 1n << (1n << 40n) asks for 128 GiB in Compile), and the default-export
+// check runs the top level for up to a second. Package isolate runs all
+// of that in child processes (CompileChecked, BuildChecked and
+// LoadBundle are its hooks); without it, deploy with a container memory
+// limit as the last line.
 package script

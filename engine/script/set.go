@@ -20,7 +20,10 @@ type Set struct {
 // listeners sharing an entry file share one Script. When any script fails,
 // Build returns every compile error joined (each "file:line:col: message")
 // and no Set, so the caller keeps the old one.
-func Build(routes *engine.Routes, prev *Set) (*Set, error) {
+func Build(routes *engine.Routes, prev *Set) (*Set, error) { return build(routes, prev, nil) }
+
+// build is Build; with check, scripts are compiled by CompileChecked.
+func build(routes *engine.Routes, prev *Set, check Checker) (*Set, error) {
 	set := &Set{scripts: map[string]*Script{}}
 	byPath := map[string]*Script{} // this build's scripts by entry path
 	reuse := map[string]*Script{}  // prev's scripts by entry path
@@ -32,7 +35,7 @@ func Build(routes *engine.Routes, prev *Set) (*Set, error) {
 	var errs []error
 	if routes != nil {
 		for _, l := range routes.Listeners {
-			s, err := buildOne(l.Script, byPath, reuse)
+			s, err := buildOne(l.Script, byPath, reuse, check)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -52,7 +55,7 @@ func Build(routes *engine.Routes, prev *Set) (*Set, error) {
 	return set, nil
 }
 
-func buildOne(path string, byPath, reuse map[string]*Script) (*Script, error) {
+func buildOne(path string, byPath, reuse map[string]*Script, check Checker) (*Script, error) {
 	if s, ok := byPath[path]; ok {
 		return s, nil
 	}
@@ -60,7 +63,11 @@ func buildOne(path string, byPath, reuse map[string]*Script) (*Script, error) {
 		byPath[path] = old
 		return old, nil
 	}
-	s, err := Compile(path)
+	compile := Compile
+	if check != nil {
+		compile = func(path string) (*Script, error) { return CompileChecked(path, check) }
+	}
+	s, err := compile(path)
 	if err != nil {
 		return nil, err
 	}
