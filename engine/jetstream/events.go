@@ -1,9 +1,7 @@
 package jetstream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -54,7 +52,7 @@ func (q *Queue) ListEvents(ctx context.Context, eq engine.EventQuery) (engine.Ev
 				examined++
 			}
 			last = seqs[i]
-			if ev != nil && (eq.Field == "" || fieldMatches(ev, eq.Field, eq.Value)) {
+			if ev != nil && (eq.Field == "" || engine.PayloadFieldIs(ev.Payload, eq.Field, eq.Value)) {
 				page.Events = append(page.Events, *ev)
 				if len(page.Events) == limit {
 					break
@@ -180,22 +178,3 @@ func (q *Queue) loadEvents(ctx context.Context, seqs []uint64) ([]*engine.Event,
 	return out, nil
 }
 
-// fieldMatches reports whether the payload's value at path is a scalar
-// whose text is value.
-func fieldMatches(ev *engine.Event, path, value string) bool {
-	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
-	dec.UseNumber()
-	var p any
-	if dec.Decode(&p) != nil {
-		return false
-	}
-	got, ok := engine.Lookup(p, path)
-	if !ok || got == nil {
-		return false
-	}
-	switch got.(type) {
-	case map[string]any, []any:
-		return false
-	}
-	return engine.ScalarText(got) == value
-}

@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -175,7 +173,7 @@ func (q *Queue) ListEvents(ctx context.Context, eq engine.EventQuery) (engine.Ev
 			}
 			examined += n
 			for _, ev := range evs {
-				if eq.Field != "" && !fieldIs(ev.Payload, eq.Field, eq.Value) {
+				if eq.Field != "" && !engine.PayloadFieldIs(ev.Payload, eq.Field, eq.Value) {
 					continue
 				}
 				if len(page.Events) == limit {
@@ -238,37 +236,4 @@ func (q *Queue) eventWindow(ctx context.Context, eq engine.EventQuery, cur int64
 	return out, last, n, rows.Err()
 }
 
-// fieldIs reports whether the payload's value at path is a scalar whose
-// text is value (engine.ScalarText: strings as they are, numbers and
-// booleans as their JSON text), as EventQuery says; objects, arrays and
-// null match nothing.
-func fieldIs(payload []byte, path, value string) bool {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return false
-	}
-	got, ok := engine.Lookup(v, path)
-	if !ok || got == nil {
-		return false
-	}
-	switch got.(type) {
-	case map[string]any, []any:
-		return false
-	}
-	return engine.ScalarText(got) == value
-}
-
-// Limits of one listing.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
-func clampLimit(n int) int {
-	if n <= 0 {
-		return defaultLimit
-	}
-	return min(n, maxLimit)
-}
+func clampLimit(n int) int { return engine.PageSize(n) }
