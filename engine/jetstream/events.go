@@ -177,4 +177,3 @@ func (q *Queue) loadEvents(ctx context.Context, seqs []uint64) ([]*engine.Event,
 	}
 	return out, nil
 }
-
