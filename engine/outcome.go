@@ -51,9 +51,6 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown outcome %q", b)
 }
 
-// GivesBack reports whether the outcome leaves the attempt unspent.
-func (o Outcome) GivesBack() bool { return o == Snoozed || o == Interrupted || o == Returned }
-
 // ErrorKind names why an attempt did not succeed.
 type ErrorKind string
 

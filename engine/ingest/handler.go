@@ -109,14 +109,13 @@ func reserve(rt *route, now time.Time) (int, bool) {
 // accepts, every listener can read) and requires a JSON object.
 func decodeObject(body []byte) (map[string]any, error) {
 	v, err := engine.DecodePayload(body)
-	if err != nil {
-		var pe *engine.PayloadError
-		if errors.As(err, &pe) && pe.Path != "" {
-			return nil, errBadRequest(fmt.Sprintf("body field %q: %s", pe.Path, pe.Reason))
-		}
-		if errors.As(err, &pe) {
-			return nil, errBadRequest("body " + pe.Reason)
-		}
+	var pe *engine.PayloadError // DecodePayload's only error type
+	switch {
+	case errors.As(err, &pe) && pe.Path != "":
+		return nil, errBadRequest(fmt.Sprintf("body field %q: %s", pe.Path, pe.Reason))
+	case errors.As(err, &pe):
+		return nil, errBadRequest("body " + pe.Reason)
+	case err != nil:
 		return nil, errBadRequest("body is not JSON")
 	}
 	obj, ok := v.(map[string]any)

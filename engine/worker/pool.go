@@ -206,15 +206,15 @@ func (p *Pool) execute(lease engine.Lease) {
 	ending := engine.Classify(err, ctx.Err(), l.Timeout, p.runCtx.Err() != nil)
 	res := ending.Result(&job, l.Backoff, p.opts.Now())
 	res.StartedAt, res.Duration = start, elapsed
-	logOutcome(log, res, &job, elapsed)
+	logOutcome(log, res, &job)
 	p.finish(log, job.Listener, res, max(start.Sub(job.RunAt), 0))
 }
 
 // logOutcome logs how an attempt ended.
-func logOutcome(log *slog.Logger, res engine.Result, job *engine.Job, took time.Duration) {
+func logOutcome(log *slog.Logger, res engine.Result, job *engine.Job) {
 	switch res.Outcome {
 	case engine.Succeeded:
-		log.Debug("job done", "took", took)
+		log.Debug("job done", "took", res.Duration)
 	case engine.Snoozed:
 		log.Info("job snoozed", "until", res.RunAt)
 	case engine.Interrupted:
