@@ -21,7 +21,6 @@ var ErrNotFailed = fmt.Errorf("only failed jobs can be retried or forgotten: %w"
 // touches, so it does not hold the writer for long.
 const adminChunk = 1000
 
-func clampLimit(n int) int { return engine.PageSize(n) }
 
 // defaultScan bounds how many events one filtered ListEvents examines.
 const defaultScan = 10000
@@ -31,7 +30,7 @@ const defaultScan = 10000
 // qry.Scan events (default 10 000) and returns a Next cursor when it
 // stopped there.
 func (q *Queue) ListEvents(ctx context.Context, qry engine.EventQuery) (engine.EventPage, error) {
-	limit := clampLimit(qry.Limit)
+	limit := engine.PageSize(qry.Limit)
 	scan := qry.Scan
 	if scan <= 0 {
 		scan = defaultScan
@@ -141,7 +140,7 @@ func (q *Queue) GetEvent(ctx context.Context, id string) (*engine.Event, []engin
 // ListJobs returns the jobs qry selects in id (creation) order, newest
 // first with qry.Newest, up to qry.Limit (default 50).
 func (q *Queue) ListJobs(ctx context.Context, qry engine.JobQuery) ([]engine.Job, error) {
-	limit := clampLimit(qry.Limit)
+	limit := engine.PageSize(qry.Limit)
 	var out []engine.Job
 	err := q.db.View(func(tx *bolt.Tx) error {
 		add := func(id string) error {
@@ -450,10 +449,12 @@ func (q *Queue) Stats(ctx context.Context) (engine.Stats, error) {
 		if err != nil {
 			return err
 		}
-		if at := firstDue(tx); !at.IsZero() && !at.After(now) {
-			st.OldestDue = at
-		}
 		st.OldestDueBy = oldestDueBy(tx, now)
+		for _, at := range st.OldestDueBy {
+			if st.OldestDue.IsZero() || at.Before(st.OldestDue) {
+				st.OldestDue = at
+			}
+		}
 		st.Paused = pausedListeners(tx)
 		st.FileBytes = tx.Size()
 		return nil

@@ -204,7 +204,7 @@ func (q *Queue) Audit(ctx context.Context, e engine.AuditEntry) error {
 // ListAudit returns up to limit entries (default 50), newest first, older
 // than before (zero: from the newest).
 func (q *Queue) ListAudit(ctx context.Context, limit int, before time.Time) ([]engine.AuditEntry, error) {
-	limit = clampLimit(limit)
+	limit = engine.PageSize(limit)
 	var out []engine.AuditEntry
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bAudit).Cursor()
