@@ -21,7 +21,6 @@ var ErrNotFailed = fmt.Errorf("only failed jobs can be retried or forgotten: %w"
 // touches, so it does not hold the writer for long.
 const adminChunk = 1000
 
-
 // defaultScan bounds how many events one filtered ListEvents examines.
 const defaultScan = 10000
 
