@@ -27,6 +27,18 @@ func (f Filter) Match(payload any) bool {
 	return true
 }
 
+// ValidPath reports whether p is a dot path into a payload, as Lookup
+// follows one ("data.id", "output.0.kind"): non-empty parts, no space
+// around them, separated by single dots.
+func ValidPath(p string) bool {
+	for _, part := range strings.Split(p, ".") {
+		if part == "" || strings.TrimSpace(part) != part {
+			return false
+		}
+	}
+	return p != ""
+}
+
 // Lookup follows a dot path through decoded JSON objects and arrays.
 func Lookup(v any, path string) (any, bool) {
 	if path == "" {
@@ -124,7 +136,7 @@ func NewFilter(key string, raw map[string]any) (Filter, error) {
 	}
 	f := make(Filter, len(raw))
 	for path, v := range raw {
-		if path == "" || strings.Contains(path, "..") {
+		if !ValidPath(path) {
 			return nil, fmt.Errorf("%s: %q is not a payload path", key, path)
 		}
 		list, isList := v.([]any)

@@ -98,7 +98,7 @@ func (c *Config) listener(key string, l Listener, defBackoff engine.Backoff) (*e
 		errs = append(errs, err)
 	}
 	if l.OrderBy != "" {
-		if !validPath(l.OrderBy) {
+		if !engine.ValidPath(l.OrderBy) {
 			bad("order_by", "%s is not a payload path like \"data.id\"", c.val(key+".order_by", l.OrderBy))
 		}
 		el.OrderBy = l.OrderBy
@@ -106,16 +106,6 @@ func (c *Config) listener(key string, l Listener, defBackoff engine.Backoff) (*e
 	return el, errs
 }
 
-// validPath reports whether p is a dot path into a payload: non-empty
-// parts separated by single dots.
-func validPath(p string) bool {
-	for _, part := range strings.Split(p, ".") {
-		if part == "" || strings.TrimSpace(part) != part {
-			return false
-		}
-	}
-	return p != ""
-}
 
 // parseBackoff reads ["10s","1m"] (last repeats) or "exponential".
 func (c *Config) parseBackoff(key string, raw any, base, max Duration) (engine.Backoff, error) {
