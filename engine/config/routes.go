@@ -106,7 +106,6 @@ func (c *Config) listener(key string, l Listener, defBackoff engine.Backoff) (*e
 	return el, errs
 }
 
-
 // parseBackoff reads ["10s","1m"] (last repeats) or "exponential".
 func (c *Config) parseBackoff(key string, raw any, base, max Duration) (engine.Backoff, error) {
 	switch v := raw.(type) {
