@@ -82,6 +82,10 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 			return nil, fmt.Errorf("create stream %s with %d replicas: %w (a single server takes replicas = 1)",
 				cfg.Name, cfg.Replicas, err)
 		}
+		if noPeers(err) {
+			return nil, fmt.Errorf("create stream %s with %d replicas: %w (fewer than %d JetStream servers are up and known to the cluster)",
+				cfg.Name, cfg.Replicas, err, cfg.Replicas)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create or update stream %s: %w", cfg.Name, unavailable(err))
 		}
@@ -94,8 +98,9 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	for try := 0; ; try++ {
 		s, err := ensureStreamOnce(ctx, js, cfg)
 		// Another process may have created the stream first: look again.
+		// A cluster that has just formed may not know all its peers yet.
 		again := notReady(err) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
-		if err == nil || !(again || (try < 4 && storeRace(err))) {
+		if err == nil || !(again || (try < 4 && storeRace(err)) || (try < 100 && noPeers(err))) {
 			return s, err
 		}
 		select {
@@ -129,6 +134,15 @@ func notReady(err error) bool {
 	}
 	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// noPeers reports a stream the cluster cannot place: fewer servers than
+// the replica count are up, or a cluster that has just elected its
+// leader has not yet heard from all of them (seen in tests, for about a
+// second). It is worth waiting for a while, not for ever.
+func noPeers(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == 10005
 }
 
 // storeRace reports a create that failed because the server was removing

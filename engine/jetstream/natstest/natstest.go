@@ -132,19 +132,20 @@ func Cluster(t testing.TB, o Options) []*Server {
 }
 
 // waitMetaLeader waits until the cluster has elected its JetStream meta
-// leader (streams cannot be created before).
+// leader and that leader counts every server as an online peer: before,
+// a stream with as many replicas as servers cannot be placed.
 func waitMetaLeader(t testing.TB, servers []*Server) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, s := range servers {
-			if s.srv != nil && s.srv.JetStreamIsLeader() {
+			if s.srv != nil && s.srv.JetStreamIsLeader() && len(s.srv.JetStreamClusterPeers()) == len(servers) {
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("the cluster elected no JetStream meta leader within 30s")
+	t.Fatalf("the cluster had no JetStream meta leader seeing all %d servers within 30s", len(servers))
 }
 
 func baseOpts(t testing.TB, name string, o Options) *server.Options {
