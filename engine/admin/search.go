@@ -82,7 +82,7 @@ func (s *Search) set(key, val string) error {
 		s.Source = val
 	default:
 		path := strings.TrimPrefix(key, "payload.")
-		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, "..") {
+		if !engine.ValidPath(path) {
 			return fmt.Errorf("search: %q is not a payload path like data.id", key)
 		}
 		if s.Field != "" {
