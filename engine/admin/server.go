@@ -158,9 +158,6 @@ func New(opts Options) (*Server, error) {
 // Handler returns the server's routes, for tests and for mounting.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Metrics returns the metrics /metrics exposes.
-func (s *Server) Metrics() *Metrics { return s.metrics }
-
 // Serve answers requests on ln until Shutdown and closes ln; it returns
 // nil after a Shutdown (also one that came first) and the accept error
 // otherwise.

@@ -309,22 +309,6 @@ func (v *view) dropEvent(ev *eventEntry) {
 	delete(v.evBySeq, ev.seq)
 }
 
-// dropJob forgets one job (pruned without its event).
-func (v *view) dropJob(e *jobEntry) {
-	v.unindex(e)
-	delete(v.jobs, e.id)
-	if seq, ok := parseEventID(e.eventID); ok {
-		if ev := v.evBySeq[seq]; ev != nil {
-			for i, x := range ev.jobs {
-				if x == e {
-					ev.jobs = append(ev.jobs[:i:i], ev.jobs[i+1:]...)
-					break
-				}
-			}
-		}
-	}
-}
-
 // advance records applied positions and wakes barriers they satisfy.
 func (v *view) advance(ev, st uint64) {
 	if ev > v.evPos {

@@ -28,9 +28,6 @@ func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts
 // Name is the server's name (as JetStream names stream leaders).
 func (s *Server) Name() string { return s.opts.ServerName }
 
-// Running reports whether the server is up.
-func (s *Server) Running() bool { return s.srv != nil }
-
 // Stop shuts the server down (its clients see the connection drop).
 func (s *Server) Stop() {
 	if s.srv != nil {
