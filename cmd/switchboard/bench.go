@@ -198,27 +198,11 @@ func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow,
 		return row, err
 	}
 	resetPeakRSS()
-	app, err := Open(ctx, cfg, newLogger(cfg.Log, o.log))
+	app, stopApp, err := startBenchApp(ctx, cfg, o)
 	if err != nil {
 		return row, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-done
-		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if cerr := app.Close(closeCtx); cerr != nil {
-			fmt.Fprintf(o.log, "bench: close: %v\n", cerr)
-		}
-	}()
-	select {
-	case <-app.Ready:
-	case err := <-done:
-		return row, fmt.Errorf("server stopped before it was ready: %w", err)
-	}
+	defer stopApp()
 
 	stopProfile, err := startProfile(o.cpuProfile, conns)
 	if err != nil {
@@ -368,6 +352,35 @@ func drainEvery(ctx context.Context, app *App, timeout, poll time.Duration) (eng
 	}
 }
 
+// startBenchApp opens and runs the app in this process and waits until it
+// is ready; stop shuts it down and closes it.
+func startBenchApp(ctx context.Context, cfg *config.Config, o benchOptions) (app *App, stop func(), err error) {
+	app, err = Open(ctx, cfg, newLogger(cfg.Log, o.log))
+	if err != nil {
+		return nil, nil, err
+	}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	stop = func() {
+		cancelRun()
+		<-done
+		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if cerr := app.Close(closeCtx); cerr != nil {
+			fmt.Fprintf(o.log, "bench: close: %v\n", cerr)
+		}
+	}
+	select {
+	case <-app.Ready:
+		return app, stop, nil
+	case err := <-done:
+		done <- err // for stop's receive
+		stop()
+		return nil, nil, fmt.Errorf("server stopped before it was ready: %w", err)
+	}
+}
+
 // benchConfig loads the user's config with its server, admin and storage
 // pointed at dir, or generates one source and one listener there.
 func benchConfig(dir string, o benchOptions) (*config.Config, error) {
@@ -391,46 +404,76 @@ func benchConfig(dir string, o benchOptions) (*config.Config, error) {
 		}
 		return cfg, nil
 	}
-	script := o.script
-	if script == "" {
-		// In scripts/, beside data/ as in the shipped layout: the watcher
-		// watches a listener's directory tree, and the queue's file in it
-		// would make every commit an event to look at.
-		script = filepath.Join(dir, "scripts", "bench_listener.js")
-		if err := os.MkdirAll(filepath.Dir(script), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(script, []byte("export default function () {}\n"), 0o644); err != nil {
-			return nil, err
-		}
-	} else if abs, err := filepath.Abs(script); err == nil {
-		script = abs
+	script, err := benchListener(dir, o)
+	if err != nil {
+		return nil, err
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	workers := ""
+	body := benchTOML{listen: "127.0.0.1:0", secret: hex.EncodeToString(secret), script: script}.text(o)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return nil, err
+	}
+	return config.Load(path)
+}
+
+// benchListener returns the absolute path of the bench listener: --script,
+// or a generated no-op one under dir/scripts, beside data/ as in the
+// shipped layout (the watcher watches a listener's directory tree, and
+// the queue's file in it would make every commit an event to look at).
+func benchListener(dir string, o benchOptions) (string, error) {
+	if o.script != "" {
+		return filepath.Abs(o.script)
+	}
+	script := filepath.Join(dir, "scripts", "bench_listener.js")
+	if err := os.MkdirAll(filepath.Dir(script), 0o755); err != nil {
+		return "", err
+	}
+	return script, os.WriteFile(script, []byte("export default function () {}\n"), 0o644)
+}
+
+// benchTOML is a generated bench config: one signed source and one
+// listener. The in-process rows and the PostgreSQL children differ only
+// in their addresses, admin token and [queue] backend lines.
+type benchTOML struct {
+	listen      string
+	adminListen string // "" = no admin listener
+	adminToken  string
+	queue       string // extra [queue] lines, e.g. backend and dsn
+	secret      string // hex
+	script      string
+}
+
+// text renders the config with o's workers, retention and order_by.
+func (t benchTOML) text(o benchOptions) string {
+	var queue, admin, listener strings.Builder
+	if t.queue != "" {
+		fmt.Fprintln(&queue, t.queue)
+	}
 	if o.workers > 0 {
-		workers = fmt.Sprintf("workers = %d", o.workers)
+		fmt.Fprintf(&queue, "workers = %d\n", o.workers)
 	}
 	if o.retention > 0 {
-		workers += fmt.Sprintf("\nretention = %q\ndedupe_window = %q", o.retention.String(), o.retention.String())
+		fmt.Fprintf(&queue, "retention = %q\ndedupe_window = %q\n", o.retention.String(), o.retention.String())
 	}
-	orderBy := ""
+	fmt.Fprintf(&admin, "listen = %q\n", t.adminListen)
+	if t.adminToken != "" {
+		fmt.Fprintf(&admin, "token = %q\n", t.adminToken)
+	}
 	if o.orderBy != "" {
-		orderBy = fmt.Sprintf("order_by = %q\n", o.orderBy)
+		fmt.Fprintf(&listener, "order_by = %q\n", o.orderBy)
 	}
-	body := fmt.Sprintf(`[server]
-listen = "127.0.0.1:0"
+	return fmt.Sprintf(`[server]
+listen = %q
 shutdown_timeout = "10s"
 [admin]
-listen = ""
-[storage]
+%s[storage]
 dir = "data"
 [queue]
-%s
-[database]
+%s[database]
 driver = "sqlite"
 dsn = "data/app.db"
 [mail]
@@ -451,12 +494,7 @@ script = %q
 on = ["bench.event"]
 tries = 1
 timeout = "30s"
-%s`, workers, hex.EncodeToString(secret), script, orderBy)
-	path := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		return nil, err
-	}
-	return config.Load(path)
+%s`, t.listen, admin.String(), queue.String(), t.secret, t.script, listener.String())
 }
 
 // benchBaseline loads the naive server (stored) or the verify-only one.

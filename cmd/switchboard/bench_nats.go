@@ -130,21 +130,11 @@ func benchDrain(ctx context.Context, o benchOptions, backlog int) (benchRow, err
 	if o.configure != nil {
 		o.configure(cfg)
 	}
-	app, err := Open(ctx, cfg, newLogger(cfg.Log, o.log))
+	app, stopApp, err := startBenchApp(ctx, cfg, o)
 	if err != nil {
 		return row, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-done
-		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = app.Close(closeCtx)
-	}()
-	<-app.Ready
+	defer stopApp()
 	src := ingestSource(cfg.Sources[0])
 	listener := cfg.Listeners[0].Name
 	if err := app.queue.SetPaused(ctx, listener, true); err != nil {

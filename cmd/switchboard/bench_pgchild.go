@@ -47,12 +47,8 @@ func startPGChildren(ctx context.Context, b *pgBench, schema string, n int) (*pg
 	secret, token := make([]byte, 32), make([]byte, 16)
 	_, _ = rand.Read(secret)
 	_, _ = rand.Read(token)
-	script := filepath.Join(dir, "bench_listener.js")
-	if b.o.script != "" {
-		if script, err = filepath.Abs(b.o.script); err != nil {
-			return cl, err
-		}
-	} else if err := os.WriteFile(script, []byte("export default function () {}\n"), 0o644); err != nil {
+	script, err := benchListener(dir, b.o)
+	if err != nil {
 		return cl, err
 	}
 	for i := range n {
@@ -65,7 +61,11 @@ func startPGChildren(ctx context.Context, b *pgBench, schema string, n int) (*pg
 		if err := os.MkdirAll(pdir, 0o755); err != nil {
 			return cl, err
 		}
-		if err := os.WriteFile(path, []byte(pgChildConfig(b, schema, pub, adm, hex.EncodeToString(secret), hex.EncodeToString(token), script)), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(benchTOML{
+			listen: pub, adminListen: adm, adminToken: hex.EncodeToString(token),
+			queue:  fmt.Sprintf("backend = \"postgres\"\ndsn = %q\nschema = %q", b.dsn, schema),
+			secret: hex.EncodeToString(secret), script: script,
+		}.text(b.o)), 0o600); err != nil {
 			return cl, err
 		}
 		cfg, err := config.Load(path)
@@ -94,51 +94,6 @@ func startPGChildren(ctx context.Context, b *pgBench, schema string, n int) (*pg
 		}
 	}
 	return cl, nil
-}
-
-func pgChildConfig(b *pgBench, schema, pub, adm, secret, token, script string) string {
-	workers := ""
-	if b.o.workers > 0 {
-		workers = fmt.Sprintf("workers = %d", b.o.workers)
-	}
-	if b.o.retention > 0 {
-		workers += fmt.Sprintf("\nretention = %q\ndedupe_window = %q", b.o.retention.String(), b.o.retention.String())
-	}
-	return fmt.Sprintf(`[server]
-listen = %q
-shutdown_timeout = "10s"
-[admin]
-listen = %q
-token = %q
-[storage]
-dir = "data"
-[queue]
-backend = "postgres"
-dsn = %q
-schema = %q
-%s
-[database]
-driver = "sqlite"
-dsn = "data/app.db"
-[mail]
-transport = "log"
-[log]
-level = "warn"
-
-[[sources]]
-name = "bench"
-path = "/webhooks/bench"
-verify = "ittybit"
-secret = %q
-event = "bench.event"
-
-[[listeners]]
-name = "bench"
-script = %q
-on = ["bench.event"]
-tries = 1
-timeout = "30s"
-`, pub, adm, token, b.dsn, schema, workers, secret, script)
 }
 
 func twoPorts() (string, string, error) {
