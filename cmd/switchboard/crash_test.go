@@ -1,23 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/config"
-	"github.com/switchboard/switchboard/engine/ingest"
-	"golang.org/x/time/rate"
 )
 
 // recordScript records each run of its listener; runs has no unique
@@ -28,71 +20,6 @@ export default function handle(event, job) {
   db.exec("INSERT INTO runs (event_id, listener, attempt) VALUES (?, ?, ?)", event.id, job.listener, job.attempt);
 }
 `
-
-// crashLoad posts distinct signed webhooks from several goroutines and
-// remembers which ones were acknowledged.
-type crashLoad struct {
-	url    string
-	src    config.Source
-	client *http.Client
-	limit  *rate.Limiter
-
-	seq      atomic.Int64
-	mu       sync.Mutex
-	acked    map[string]bool // event ids answered 200
-	connErrs int             // no answer: the process was down
-	other    map[int]int     // non-200 answers by status
-}
-
-func (l *crashLoad) run(ctx context.Context, workers int) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for l.limit.Wait(ctx) == nil {
-				l.postOne(ctx)
-			}
-		}()
-	}
-	return &wg
-}
-
-func (l *crashLoad) postOne(ctx context.Context) {
-	n := l.seq.Add(1)
-	body := fmt.Appendf(nil, `{"id":"task_crash_%d","object":"task","kind":"video","status":"completed","n":%d}`, n, n)
-	headers, err := ingest.Sign(ingestSource(l.src), body, time.Now())
-	if err != nil {
-		panic(err)
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := l.client.Do(req)
-	if err != nil {
-		if ctx.Err() == nil {
-			l.mu.Lock()
-			l.connErrs++
-			l.mu.Unlock()
-		}
-		return
-	}
-	defer resp.Body.Close()
-	var out struct{ Status, Event string }
-	decodeErr := json.NewDecoder(resp.Body).Decode(&out)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch {
-	case resp.StatusCode == http.StatusOK && decodeErr == nil && out.Event != "":
-		l.acked[out.Event] = true
-	case resp.StatusCode == http.StatusOK:
-		// A 200 whose body was cut off by the kill: not seen as acknowledged.
-		l.connErrs++
-	default:
-		l.other[resp.StatusCode]++
-	}
-}
 
 // TestCrash_KillNine is issue 3's crash test: the real binary under
 // concurrent signed load is SIGKILLed at random moments and restarted;
@@ -123,19 +50,9 @@ on = ["media.processed"]
 	proc := newChild(t, cfg)
 	proc.start()
 
-	load := &crashLoad{
-		url: proc.publicURL() + "/webhooks/ittybit",
-		src: cfg.Sources[0],
-		client: &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: time.Second}).DialContext,
-			MaxIdleConnsPerHost: 8,
-		}},
-		// Enough to keep jobs running at every kill, little enough that
-		// the backlog drains in seconds.
-		limit: rate.NewLimiter(400, 8),
-		acked: map[string]bool{},
-		other: map[int]int{},
-	}
+	// Enough to keep jobs running at every kill, little enough that the
+	// backlog drains in seconds.
+	load := newSpreadLoad([]*child{proc}, 400, crashBody)
 	ctx, stopLoad := context.WithCancel(context.Background())
 	wg := load.run(ctx, 8)
 
