@@ -181,18 +181,11 @@ func runBench(ctx context.Context, o benchOptions) ([]benchRow, error) {
 // and loads it until every job it acknowledged has run.
 func benchSwitchboard(ctx context.Context, o benchOptions, conns int) (benchRow, error) {
 	row := benchRow{Server: rowSwitchboard, Connections: conns}
-	dir, err := os.MkdirTemp(o.dir, "switchboard-bench-*")
+	cfg, cleanup, err := benchTempConfig(o)
 	if err != nil {
 		return row, err
 	}
-	defer os.RemoveAll(dir)
-	cfg, err := benchConfig(dir, o)
-	if err != nil {
-		return row, err
-	}
-	if o.configure != nil {
-		o.configure(cfg)
-	}
+	defer cleanup()
 	src := ingestSource(cfg.Sources[0])
 	if _, err := ingest.Sign(src, nil, time.Now()); err != nil {
 		return row, err
@@ -350,6 +343,23 @@ func drainEvery(ctx context.Context, app *App, timeout, poll time.Duration) (eng
 		case <-tick.C:
 		}
 	}
+}
+
+// benchTempConfig makes a fresh temp dir and the row's config in it
+// (adjusted for the backend by o.configure); cleanup removes the dir.
+func benchTempConfig(o benchOptions) (cfg *config.Config, cleanup func(), err error) {
+	dir, err := os.MkdirTemp(o.dir, "switchboard-bench-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg, err = benchConfig(dir, o); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
+	return cfg, func() { os.RemoveAll(dir) }, nil
 }
 
 // startBenchApp opens and runs the app in this process and waits until it

@@ -118,18 +118,11 @@ func (o benchOptions) workersOr(def int) int {
 // times the run to empty.
 func benchDrain(ctx context.Context, o benchOptions, backlog int) (benchRow, error) {
 	row := benchRow{Server: "drain", Connections: 64}
-	dir, err := os.MkdirTemp(o.dir, "switchboard-bench-*")
+	cfg, cleanup, err := benchTempConfig(o)
 	if err != nil {
 		return row, err
 	}
-	defer os.RemoveAll(dir)
-	cfg, err := benchConfig(dir, o)
-	if err != nil {
-		return row, err
-	}
-	if o.configure != nil {
-		o.configure(cfg)
-	}
+	defer cleanup()
 	app, stopApp, err := startBenchApp(ctx, cfg, o)
 	if err != nil {
 		return row, err

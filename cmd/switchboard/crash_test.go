@@ -32,18 +32,8 @@ func TestCrash_KillNine(t *testing.T) {
 	cfg := writeProcConfig(t, procConfig{
 		Listen:      listen,
 		AdminListen: adminListen,
-		Listeners: `
-[[listeners]]
-name = "first"
-script = "scripts/first.js"
-on = ["media.processed"]
-
-[[listeners]]
-name = "second"
-script = "scripts/second.js"
-on = ["media.processed"]
-`,
-		Scripts: map[string]string{"scripts/first.js": recordScript, "scripts/second.js": recordScript},
+		Listeners:   twoRecorders,
+		Scripts:     map[string]string{"scripts/first.js": recordScript, "scripts/second.js": recordScript},
 	})
 	execAppDB(t, cfg, "CREATE TABLE runs (event_id TEXT NOT NULL, listener TEXT NOT NULL, attempt INTEGER NOT NULL)")
 
