@@ -90,7 +90,7 @@ func (e *Engine) Stats() Stats { return Stats{RuntimesCreated: e.created.Load()}
 func (e *Engine) Run(ctx context.Context, s *Script, inv *engine.Invocation) error {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
-		return ctxError(ctx, start, err)
+		return ContextError(ctx, start, err)
 	}
 	if inv.Ctx == nil {
 		c := *inv
@@ -119,7 +119,7 @@ func (e *Engine) Run(ctx context.Context, s *Script, inv *engine.Invocation) err
 	case r.overLimit.Load():
 		return fmt.Errorf("listener stopped: %w (heap above %d MiB)", ErrMemoryLimit, e.opts.MemoryLimit>>20)
 	case err != nil && ctx.Err() != nil:
-		return ctxError(ctx, start, ctx.Err())
+		return ContextError(ctx, start, ctx.Err())
 	}
 	var overflow *goja.StackOverflowError
 	if !interrupted && !errors.As(err, &overflow) && r.evaluated {
@@ -161,8 +161,9 @@ func (e *Engine) call(r *Runtime, s *Script, inv *engine.Invocation) error {
 	return nil
 }
 
-// ctxError says the attempt ran out of time (or was cancelled).
-func ctxError(ctx context.Context, start time.Time, err error) error {
+// ContextError says an attempt ran out of time (or was cancelled) in
+// the words every runner uses; start is when the attempt began.
+func ContextError(ctx context.Context, start time.Time, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		took := time.Since(start)
 		if dl, ok := ctx.Deadline(); ok {

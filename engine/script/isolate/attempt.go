@@ -103,7 +103,7 @@ func (pr *proc) outcome(a *attempt, err error) error {
 	case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && a.ctx.Err() != nil:
 		// The child's clock and the interrupt race: the parent's context
 		// says which it was.
-		return ctxError(a.ctx, a.start, a.ctx.Err())
+		return script.ContextError(a.ctx, a.start, a.ctx.Err())
 	}
 	return err
 }
@@ -220,17 +220,4 @@ func jobMsg(j *engine.Job) any {
 	}
 	return map[string]any{"id": j.ID, "listener": j.Listener, "attempt": int64(j.Attempt),
 		"maxTries": int64(j.MaxTries), "orderKey": j.OrderKey}
-}
-
-// ctxError says the attempt ran out of time (or was cancelled), in the
-// words script.Engine uses.
-func ctxError(ctx context.Context, start time.Time, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		took := time.Since(start)
-		if dl, ok := ctx.Deadline(); ok {
-			took = dl.Sub(start)
-		}
-		return fmt.Errorf("listener timed out after %s: %w", took.Round(time.Millisecond), err)
-	}
-	return fmt.Errorf("listener interrupted: %w", err)
 }

@@ -154,7 +154,7 @@ func (h Handler) Run(ctx context.Context, inv *engine.Invocation) error {
 func (p *Pool) Run(ctx context.Context, sc *script.Script, inv *engine.Invocation) error {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
-		return ctxError(ctx, start, err)
+		return script.ContextError(ctx, start, err)
 	}
 	if inv.Ctx == nil {
 		c := *inv
@@ -164,7 +164,7 @@ func (p *Pool) Run(ctx context.Context, sc *script.Script, inv *engine.Invocatio
 	pr, err := p.acquire(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctxError(ctx, start, ctx.Err())
+			return script.ContextError(ctx, start, ctx.Err())
 		}
 		return err
 	}

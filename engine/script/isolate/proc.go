@@ -16,6 +16,7 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/script"
 )
 
 // proc is one child process as the parent sees it. Apart from its
@@ -230,7 +231,7 @@ func (pr *proc) exitError(a *attempt) error {
 	}
 	switch {
 	case a != nil && a.killed:
-		return fmt.Errorf("%w; its script process did not stop within %s and was killed", ctxError(a.ctx, a.start, a.ctx.Err()), pr.pool.opts.Grace)
+		return fmt.Errorf("%w; its script process did not stop within %s and was killed", script.ContextError(a.ctx, a.start, a.ctx.Err()), pr.pool.opts.Grace)
 	case pr.protoErr != nil:
 		return fmt.Errorf("listener stopped: %w: it sent a bad message (%v) and was killed", engine.ErrCrashed, pr.protoErr)
 	case pr.stderr.outOfMemory():
