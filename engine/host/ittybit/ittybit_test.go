@@ -154,14 +154,7 @@ func TestModule_IdempotencyKey(t *testing.T) {
 	srv, reqs := standIn(t)
 	c := client(t, srv.URL, "sk")
 	script := `ittybit.createTask({url: "https://x/v.mp4", kind: "image"}).id`
-	var ids []string
-	for _, job := range []string{"job_1", "job_1", "job_2"} { // two attempts of job_1, then job_2
-		v, err := runtime(t, c, job, nil).RunString(script)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.String())
-	}
+	ids := idsAcrossAttempts(t, c, script)
 	if ids[0] != "task_switchboard-job_1" || ids[1] != ids[0] || ids[2] != "task_switchboard-job_2" {
 		t.Fatalf("ids = %v", ids)
 	}
@@ -193,4 +186,19 @@ func TestModule_DryRun(t *testing.T) {
 	if len(rec.calls) != 1 || rec.calls[0] != "ittybit.createTask [map[kind:image] map[idempotencyKey:switchboard-job_1]]" {
 		t.Fatalf("recorded %q", rec.calls)
 	}
+}
+
+// idsAcrossAttempts runs script (which creates something and yields its
+// id) in two attempts of job_1, then in job_2.
+func idsAcrossAttempts(t *testing.T, c *Client, script string) []string {
+	t.Helper()
+	var ids []string
+	for _, job := range []string{"job_1", "job_1", "job_2"} {
+		v, err := runtime(t, c, job, nil).RunString(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.String())
+	}
+	return ids
 }

@@ -99,14 +99,7 @@ func TestModule_CreateJob(t *testing.T) {
 	srv, reqs := standIn(t)
 	c := client(t, srv.URL, "sk")
 	script := `ittybit.createJob({input: "https://cdn.ittybit.com/demo/video.mp4", kind: "image", options: {start: 2, width: 640, format: "webp"}}).id`
-	var ids []string
-	for _, job := range []string{"job_1", "job_1", "job_2"} { // two attempts of job_1, then job_2
-		v, err := runtime(t, c, job, nil).RunString(script)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.String())
-	}
+	ids := idsAcrossAttempts(t, c, script)
 	if ids[0] != "job_switchboard-job_1" || ids[1] != ids[0] || ids[2] != "job_switchboard-job_2" {
 		t.Fatalf("ids = %v", ids)
 	}
