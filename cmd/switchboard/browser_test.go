@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,11 +17,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/ingest"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
 // The console, driven in a real browser (Debian's chromium through the
@@ -306,31 +304,14 @@ func consoleJob(t *testing.T, app *App, ev, l string, want engine.JobState) engi
 // fresh schema, dropped afterwards).
 func consoleBackends(t *testing.T) map[string]func(t *testing.T) string {
 	out := map[string]func(*testing.T) string{"bbolt": func(*testing.T) string { return "" }}
-	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
+	dsn := os.Getenv(postgrestest.EnvDSN)
 	if dsn == "" {
-		t.Log("SWITCHBOARD_TEST_POSTGRES_DSN is not set: the console walk runs on bbolt only")
+		t.Log(postgrestest.EnvDSN + " is not set: the console walk runs on bbolt only")
 		return out
 	}
 	out["postgres"] = func(t *testing.T) string {
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "sbconsole_" + hex.EncodeToString(b)
-		t.Cleanup(func() { dropSchema(t, dsn, schema) })
+		schema := postgrestest.Schema(t, dsn, "sbconsole_")
 		return fmt.Sprintf("backend = \"postgres\"\ndsn = %q\nschema = %q\n", dsn, schema)
 	}
 	return out
-}
-
-func dropSchema(t *testing.T, dsn, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-		return
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-	}
 }

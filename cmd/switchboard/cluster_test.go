@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/ingest"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
 // clusterScripts record what the listeners of TestCluster_KillNine see,
@@ -105,10 +105,7 @@ type pgCluster struct {
 }
 
 func newPGCluster(t *testing.T, n int) *pgCluster {
-	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("SWITCHBOARD_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable); skipping the PostgreSQL cluster test")
-	}
+	dsn := postgrestest.DSN(t, "the PostgreSQL cluster test")
 	b := make([]byte, 5)
 	_, _ = crand.Read(b)
 	schema := "sbcluster_" + hex.EncodeToString(b)

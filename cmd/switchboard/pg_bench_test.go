@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/switchboard/switchboard/engine/config"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
 // BenchmarkPostgres_Drain is BenchmarkWorkers_Trivial on the postgres
@@ -19,13 +19,8 @@ func BenchmarkPostgres_Drain(b *testing.B) {
 }
 
 func benchPostgresDrain(b *testing.B, workers int) {
-	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		b.Skip("SWITCHBOARD_TEST_POSTGRES_DSN is not set")
-	}
-	pb := &pgBench{dsn: dsn}
-	schema, drop := pb.newSchema()
-	defer drop()
+	dsn := postgrestest.DSN(b, "the PostgreSQL drain benchmark")
+	schema := postgrestest.Schema(b, dsn, "sbbench_")
 	benchWorkersWith(b, workers, 0, func(cfg *config.Config) {
 		cfg.Queue.Backend, cfg.Queue.DSN, cfg.Queue.Schema = "postgres", config.Secret(dsn), schema
 	})

@@ -2,22 +2,18 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/switchboard/switchboard/engine"
-
 	"github.com/switchboard/switchboard/engine/history"
 	"github.com/switchboard/switchboard/engine/postgres"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 	"github.com/switchboard/switchboard/engine/store"
 )
 
@@ -40,29 +36,13 @@ func TestStore_Real(t *testing.T) {
 // TestStore_Postgres is the same over the PostgreSQL queue: the console
 // stores everything through engine.Queue, so it works on every backend.
 func TestStore_Postgres(t *testing.T) {
-	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("SWITCHBOARD_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable); skipping the console over PostgreSQL")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "sbconsole_" + hex.EncodeToString(b)
+	dsn := postgrestest.DSN(t, "the console over PostgreSQL")
+	schema := postgrestest.Schema(t, dsn, "sbconsole_")
 	q, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		q.Close(context.Background())
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	t.Cleanup(func() { q.Close(context.Background()) })
 	consoleOver(t, q)
 }
 

@@ -2,46 +2,17 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
 // testDSN returns the test database or skips.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("SWITCHBOARD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("SWITCHBOARD_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable); skipping the PostgreSQL queue tests")
-	}
-	return dsn
-}
+func testDSN(t testing.TB) string { return postgrestest.DSN(t, "the PostgreSQL queue tests") }
 
 // testSchema returns a fresh schema name, dropped when the test ends.
-func testSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "sbtest_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func testSchema(t testing.TB, dsn string) string { return postgrestest.Schema(t, dsn, "sbtest_") }
 
 // openTest opens a queue on a fresh schema with short heartbeats.
 func openTest(t testing.TB, opts Options) *Queue {
