@@ -38,7 +38,7 @@ func natsCluster(t *testing.T, n int, queue, listeners string, scripts map[strin
 		procs = append(procs, newChild(t, cfg))
 	}
 	// One after another: start fails the test, which only the test's own
-	// goroutine may do (concurrent starts are TestNATS_ConcurrentStart's).
+	// goroutine may do (concurrent starts: jetstream's TestOpen_ConcurrentStart).
 	for _, p := range procs {
 		p.start()
 	}
