@@ -110,8 +110,8 @@
 // answer did not arrive) is reported as ErrUnavailable although it is
 // stored: with a delivery id the sender's retry is answered as a
 // duplicate, without one it stores a second event. Every process holds the
-// index of the retained events and jobs in memory (about 830 bytes per job: BenchmarkView_MemoryPerJob)
-// and reads both streams at start.
+// index of the retained events and jobs in memory (about 830 bytes per
+// job: BenchmarkView_MemoryPerJob) and reads both streams at start.
 //
 // The minimum server is NATS 2.9 (ordered consumers with headers only,
 // per-subject compare-and-set); the tests run on 2.9.10 (CI's system
