@@ -95,6 +95,14 @@ func TestNATS_GlobalLimits(t *testing.T) {
 	body := func(n int64) []byte {
 		return fmt.Appendf(nil, `{"id":"task_lim_%d","status":"completed","key":"k%d","n":%d}`, n, n%5, n)
 	}
+	// The rated listener is paused while the events arrive, so that its
+	// bucket is full and its backlog whole when it resumes: then its
+	// starts are the burst followed by the rate, however slowly the posts
+	// went (posted slower than the rate, the bucket would refill between
+	// them and the starts after the first 20 would include its refills).
+	if _, err := procs[1].admin().Pause(context.Background(), "limited"); err != nil {
+		t.Fatal(err)
+	}
 	// One sender, so that the order of receipt is the order of n.
 	load := newSpreadLoad(procs, 200, body)
 	for range events {
@@ -102,6 +110,9 @@ func TestNATS_GlobalLimits(t *testing.T) {
 	}
 	if len(load.acked) != events {
 		t.Fatalf("%d of %d posts acknowledged: %v", len(load.acked), events, load.other)
+	}
+	if _, err := procs[2].admin().Resume(context.Background(), "limited"); err != nil {
+		t.Fatal(err)
 	}
 	waitDrained(t, procs[0], 60*time.Second)
 	stopAll(t, procs)
