@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
-	"github.com/switchboard/switchboard/engine/postgres/internal/pgtest"
+	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
 // TestRestart_UnderLoad stops a private PostgreSQL server under load, as
@@ -24,7 +24,7 @@ func TestRestart_UnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a private PostgreSQL server")
 	}
-	srv := pgtest.Start(t)
+	srv := postgrestest.Start(t)
 	const callBound = 2 * time.Second
 	q, err := Open(context.Background(), Options{DSN: srv.DSN(), Schema: "restart", DedupeWindow: time.Hour,
 		Timeout: callBound, PollInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond, HeartbeatWindow: 2 * time.Second})

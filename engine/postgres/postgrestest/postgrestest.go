@@ -1,6 +1,7 @@
 // Package postgrestest gives tests a PostgreSQL database: its address
 // from SWITCHBOARD_TEST_POSTGRES_DSN (or a skip that says how to set it)
-// and throwaway schemas, as natstest gives them NATS servers.
+// and throwaway schemas, or a private server of their own to stop, crash
+// and freeze (Start), as natstest gives them NATS servers.
 package postgrestest
 
 import (

@@ -1,7 +1,8 @@
-// Package pgtest runs a private PostgreSQL server for tests that stop and
+package postgrestest
+
+// This file runs a private PostgreSQL server for tests that stop and
 // restart it, so that they never disturb the server other tests (and
 // other people) share.
-package pgtest
 
 import (
 	"context"
@@ -162,6 +163,7 @@ func (s *Server) run(tool string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// freePort returns a loopback TCP port nothing listens on now.
 func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
