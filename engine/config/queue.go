@@ -2,9 +2,6 @@ package config
 
 import "regexp"
 
-// QueueBackends are the names accepted in queue.backend.
-var QueueBackends = []string{"bbolt", "postgres"}
-
 var pgSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}$`)
 
 // PostgresDSN is the postgres backend's connection string: queue.dsn, or

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,5 +78,70 @@ func TestLease_NothingDue_FastPath(t *testing.T) {
 	}
 	if !q.mayLease() {
 		t.Fatal("mayLease false with a job due")
+	}
+}
+
+// TestCommit_PanickingOpFails: an op that panics inside the committer
+// fails alone, its writes rolled back; the webhooks committed in the same
+// round are stored, and the queue goes on working (issue 12: bbolt's
+// safelyCall).
+func TestCommit_PanickingOpFails(t *testing.T) {
+	q, err := Open(Options{Path: filepath.Join(t.TempDir(), "q.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(context.Background())
+	ctx := context.Background()
+	const others = 16
+	var wg sync.WaitGroup
+	ids := make([]string, others)
+	errs := make([]error, others)
+	var panicErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		panicErr = q.submit(ctx, func(t *txn) error {
+			b, err := t.tx.CreateBucketIfNotExists([]byte("panic-test"))
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte("k"), []byte("v")); err != nil {
+				return err
+			}
+			t.wrote = true
+			panic("boom")
+		})
+	}()
+	for i := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], errs[i] = q.Enqueue(ctx, &engine.Event{Name: "e", Source: "s", DeliveryID: fmt.Sprint(i), Payload: []byte(`{}`)},
+				[]engine.NewJob{{Listener: "a"}})
+		}()
+	}
+	wg.Wait()
+	if panicErr == nil || !strings.Contains(panicErr.Error(), "store operation panicked: boom") {
+		t.Fatalf("the panicking op returned %v, want the panic as its error", panicErr)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("enqueue %d beside the panicking op: %v", i, err)
+		}
+		if _, _, err := q.GetEvent(ctx, ids[i]); err != nil {
+			t.Fatalf("event %s enqueued beside the panicking op: %v", ids[i], err)
+		}
+	}
+	if err := q.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("panic-test")) != nil {
+			return errors.New("the panicking op's bucket was committed")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(ctx, &engine.Event{Name: "e", Source: "s", DeliveryID: "after", Payload: []byte(`{}`)},
+		[]engine.NewJob{{Listener: "a"}}); err != nil {
+		t.Fatalf("enqueue after the panic: %v", err)
 	}
 }
