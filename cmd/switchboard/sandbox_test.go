@@ -99,6 +99,45 @@ func TestCheck_SourceMapCommentsNotOpened(t *testing.T) {
 	}
 }
 
+// TestServe_SourceMapCommentsNotOpened starts a server whose listener
+// already ends in a /dev/zero source-map comment (it starts with bounded
+// memory and runs it), then one whose listener is broken and names a
+// secret as its map: start-up is refused naming the file:line, and the
+// secret is neither in that error nor in the log.
+func TestServe_SourceMapCommentsNotOpened(t *testing.T) {
+	heapCeiling(t, 512<<20)
+	token := secretTokenFile(t)
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	before := allocated()
+	cfg := writeProcConfig(t, procConfig{
+		Listeners: markerListener,
+		Scripts:   map[string]string{"scripts/marker.js": markScript("v1") + "//# sourceMappingURL=/dev/zero\n"},
+	})
+	execAppDB(t, cfg, "CREATE TABLE marks (event_id TEXT NOT NULL, listener TEXT NOT NULL, version TEXT NOT NULL)")
+	app := launch(t, cfg, logger)
+	if took := allocated() - before; took > 128<<20 {
+		t.Errorf("start-up allocated %d MiB", took>>20)
+	}
+	if got := versionRun(t, app, "marker"); got != "v1" {
+		t.Fatalf("version %q, want v1", got)
+	}
+
+	broken := writeProcConfig(t, procConfig{
+		Listeners: markerListener,
+		Scripts:   map[string]string{"scripts/marker.js": "export default function () {\n  const x = ;\n}\n//# sourceMappingURL=" + token + "\n"},
+	})
+	_, err := Open(context.Background(), broken, logger)
+	if err == nil || !strings.Contains(err.Error(), "marker.js:2") {
+		t.Fatalf("start-up with a broken listener: %v, want an error naming marker.js:2", err)
+	}
+	for where, out := range map[string]string{"start-up error": err.Error(), "log": logs.String()} {
+		if strings.Contains(out, sandboxSecret) {
+			t.Errorf("%s shows the secret:\n%s", where, out)
+		}
+	}
+}
+
 // TestReload_SourceMapCommentsNotOpened saves, under a running server, a
 // listener ending in a /dev/zero source-map comment (it reloads and runs)
 // and a broken one naming a secret (refused, and the secret is in none
