@@ -1,11 +1,15 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,7 +119,8 @@ func TestAPI_JobsNewestAndErrorFilter(t *testing.T) {
 }
 
 func TestAPI_ActionsAreAudited(t *testing.T) {
-	ts, fs, _ := testServer(t, nil)
+	var logs lockedBuffer
+	ts, fs, _ := testServer(t, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	ev, _ := fs.addEvent(engine.Event{Name: "a"}, engine.JobDone, "notify")
 	_, f1 := fs.addEvent(engine.Event{Name: "b"}, engine.JobFailed, "notify", "update_media")
 	_, f2 := fs.addEvent(engine.Event{Name: "c"}, engine.JobFailed, "notify")
@@ -158,6 +163,23 @@ func TestAPI_ActionsAreAudited(t *testing.T) {
 		if e.Action != s.action || e.Target != s.target || e.Count != s.count || !strings.Contains(e.Actor, "127.0.0.1 bearer") ||
 			time.Since(e.At) > time.Minute {
 			t.Errorf("entry %d = %+v, want %s %s count %d from 127.0.0.1 bearer", i, e, s.action, s.target, s.count)
+		}
+	}
+	// And one log line each, with the same what and from where.
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err == nil && rec["msg"] == "operator action" {
+			lines = append(lines, rec)
+		}
+	}
+	if len(lines) != len(steps) {
+		t.Fatalf("%d operator action log lines for %d actions:\n%s", len(lines), len(steps), logs.String())
+	}
+	for i, s := range steps {
+		l := lines[i]
+		if l["action"] != s.action || l["target"] != s.target || l["count"] != float64(s.count) || !strings.Contains(fmt.Sprint(l["actor"]), "127.0.0.1") {
+			t.Errorf("log line %d = %v, want %s %s count %d from 127.0.0.1", i, l, s.action, s.target, s.count)
 		}
 	}
 	_, body := call(t, ts, "GET", "/api/audit?limit=2", bearer)
@@ -237,4 +259,22 @@ func TestAPI_Processes(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ps); err != nil || resp.StatusCode != http.StatusOK || len(ps) != 1 || ps[0].PID != 42 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
