@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -14,7 +15,8 @@ import (
 // TestConsole_Browser walks the console as an operator would, on bbolt
 // and, when SWITCHBOARD_TEST_POSTGRES_DSN is set, on PostgreSQL: log in,
 // see the newest event on top, open a failed job and its attempts, Retry
-// it and watch it finish, pause a listener and see its new jobs wait,
+// it and watch it finish, Retry all, Forget and Flush after their
+// confirmations, pause a listener and see its new jobs wait,
 // resume and see them run, see the chart of what just ran; hostile
 // payloads and errors render as text; the browser console stays clean.
 func TestConsole_Browser(t *testing.T) {
@@ -95,6 +97,30 @@ func walkConsole(t *testing.T, queueKeys string) {
 		consoleJob(t, app, ev, "flaky", engine.JobDone)
 	})
 
+	step(t, "forget a failed job and flush the filtered rest, each after a confirmation", func(t *testing.T) {
+		if err := app.queue.KVSet(context.Background(), "flaky", "mode", []byte(`"fail"`), 0); err != nil {
+			t.Fatal(err)
+		}
+		forgotten := consoleJob(t, app, send(t, app, map[string]any{"type": "render", "data": map[string]any{"id": "task_forget", "title": "plain"}}), "flaky", engine.JobFailed)
+		flushed := consoleJob(t, app, send(t, app, map[string]any{"type": "render", "data": map[string]any{"id": "task_flush", "title": "plain"}}), "flaky", engine.JobFailed)
+		browse(t, ctx, "forget", chromedp.Navigate(admin+"/#/jobs/"+forgotten.ID),
+			clickWhen(`button[data-action=forget]:not([disabled])`),
+			until(`!document.querySelector('.confirm').hidden && document.querySelector('.confirm').textContent.includes('Forget this failed job?')`),
+			clickWhen(`.confirm button[data-action=confirm]`),
+			until(`location.hash === '#/failed' && document.getElementById('flash').textContent === 'Forgotten job `+forgotten.ID+`.'`))
+		browse(t, ctx, "flush", chromedp.Navigate(admin+"/#/failed?listener=flaky&error=cannot+render"),
+			until(`!!document.querySelector('tr[data-job="`+flushed.ID+`"]')`),
+			clickWhen(`button[data-action=flush]`),
+			until(`!document.querySelector('.confirm').hidden && document.querySelector('.confirm').textContent.includes('Delete every failed job of listener flaky whose error contains "cannot render"')`),
+			clickWhen(`.confirm button[data-action=confirm]`),
+			until(`document.getElementById('flash').textContent === 'Flushed 1 job(s).'`))
+		for _, j := range []engine.Job{forgotten, flushed} {
+			if _, err := app.queue.GetJob(context.Background(), j.ID); !errors.Is(err, engine.ErrNotFound) {
+				t.Fatalf("job %s after the console deleted it: %v, want not found", j.ID, err)
+			}
+		}
+	})
+
 	step(t, "pause holds new jobs, resume runs them", func(t *testing.T) {
 		pause := `button[data-action=pause][data-listener=steady]`
 		browse(t, ctx, "pause", chromedp.Navigate(admin+"/#/listeners"), chromedp.WaitVisible(chromedp.CSS(pause)),
@@ -121,7 +147,7 @@ func walkConsole(t *testing.T, queueKeys string) {
 
 	step(t, "every action is in the audit list", func(t *testing.T) {
 		browse(t, ctx, "audit", chromedp.Navigate(admin+"/#/audit"),
-			until(`['retry','retry-failed','pause','resume'].every(a => document.body.textContent.includes(a))`))
+			until(`['retry','retry-failed','forget','flush','pause','resume'].every(a => document.body.textContent.includes(a))`))
 	})
 
 	if got := evalJS[bool](t, ctx, `window.__pwned === undefined && !document.querySelector('img[src=x]')`); !got {

@@ -37,11 +37,19 @@ export function flash(text, kind = 'ok') {
   el.hidden = !text;
 }
 
+// carried is the message go() hands to the page it opens (show clears
+// the flash of the page before).
+let carried = '';
+
 // ctx is what every view gets: the session and helpers.
 const ctx = {
   flash,
   canAct: () => !!(session && session.canAct),
-  go: (hash) => { if (location.hash === hash) show(); else location.hash = hash; },
+  // go opens hash, showing message there once it is open.
+  go: (hash, message = '') => {
+    carried = message;
+    if (location.hash === hash) show(); else location.hash = hash;
+  },
   refresh: () => current && current.refresh && current.refresh(),
 };
 
@@ -57,7 +65,8 @@ async function show() {
     clear(main).append(h('p', { class: 'panel error' }, `No such page: ${rt.name}`));
     return;
   }
-  flash('');
+  flash(carried);
+  carried = '';
   const view = make(rt, ctx);
   current = view;
   clear(main).append(view.el);

@@ -66,8 +66,7 @@ export function jobView(rt, ctx) {
   });
   forget.addEventListener('click', () => confirm(ctx, v, confirmBox, 'Forget this failed job? Its record is deleted.', 'Forget', async () => {
     await del(`/api/jobs/${enc(id)}`);
-    ctx.flash('Forgotten.');
-    ctx.go('#/failed');
+    ctx.go('#/failed', `Forgotten job ${id}.`);
   }));
   const v = view(el, async () => {
     const j = await get(`/api/jobs/${enc(id)}`);
