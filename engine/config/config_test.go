@@ -96,6 +96,7 @@ func TestParse_Errors(t *testing.T) {
 		{"bad rate", strings.Replace(minimal, `on = ["media.processed"]`, "on = [\"media.processed\"]\nrate = \"fast\"", 1), map[string]string{"SECRET": "x"}, `listeners[0].rate: "fast" is not a rate`},
 		{"bad when", strings.Replace(minimal, `on = ["media.processed"]`, "on = [\"media.processed\"]\nwhen = { status = { x = 1 } }", 1), map[string]string{"SECRET": "x"}, "listeners[0].when.status"},
 		{"public admin without token", "[admin]\nlisten = \"0.0.0.0:8081\"\n" + minimal, map[string]string{"SECRET": "x"}, "admin.token: must be set"},
+		{"bad order_by", strings.Replace(minimal, `on = ["media.processed"]`, "on = [\"media.processed\"]\norder_by = \"data..id\"", 1), map[string]string{"SECRET": "x"}, `listeners[0].order_by: "data..id" is not a payload path like "data.id"`},
 		{"duplicate listener", minimal + "\n[[listeners]]\nname = \"a\"\nscript = \"scripts/a.js\"\non = [\"x\"]\n", map[string]string{"SECRET": "x"}, `listeners[1].name: "a" is used by another listener`},
 	}
 	for _, tt := range tests {
