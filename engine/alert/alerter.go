@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // Queue is what alerts read and keep their state in. engine.Queue
@@ -59,11 +60,10 @@ type Alerter struct {
 	notify notifier
 	log    *slog.Logger
 
-	healthy   atomic.Bool // the last look at the queue succeeded
-	startOnce sync.Once
-	closeOnce sync.Once
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	healthy atomic.Bool // the last look at the queue succeeded
+	life    startstop.Once
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // stateNS is the KV namespace of the firing state (the kv binding's
@@ -113,7 +113,7 @@ func New(opts Options) (*Alerter, error) {
 // Start checks the rules every Interval and pings the heartbeat, until
 // Close or until ctx ends. Calling it again does nothing.
 func (a *Alerter) Start(ctx context.Context) {
-	a.startOnce.Do(func() {
+	a.life.Start(func() {
 		ctx, a.stop = context.WithCancel(ctx)
 		a.wg.Add(1)
 		go a.every(ctx, a.opts.Interval, func(ctx context.Context) {
@@ -155,17 +155,17 @@ func (a *Alerter) beat(ctx context.Context) {
 	}
 }
 
-// Close stops checking and waits for a check in progress. It is
-// idempotent and safe when Start never ran.
+// Close stops checking and waits for a check in progress. It is safe
+// when Start never ran (a Start after it does nothing); later calls wait
+// for the first.
 func (a *Alerter) Close(context.Context) error {
-	a.closeOnce.Do(func() {
-		a.startOnce.Do(func() {})
-		if a.stop != nil {
+	return a.life.Stop(func(started bool) error {
+		if started {
 			a.stop()
 		}
 		a.wg.Wait()
+		return nil
 	})
-	return nil
 }
 
 // Check runs one round: if this process is the one that alerts, it reads

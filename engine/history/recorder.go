@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engine"
+	"github.com/switchboard/switchboard/engine/internal/startstop"
 )
 
 // Sink stores samples. engine.Queue implements it.
@@ -48,11 +49,10 @@ type Recorder struct {
 	pending map[key]*engine.Sample
 	dropped uint64
 
-	flushMu   sync.Mutex // one flush at a time
-	startOnce sync.Once
-	closeOnce sync.Once
-	stop      context.CancelFunc
-	done      chan struct{}
+	flushMu sync.Mutex // one flush at a time
+	life    startstop.Once
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // New returns a Recorder; it flushes only once Start runs (or on Flush).
@@ -207,7 +207,7 @@ func (r *Recorder) Start(ctx context.Context) {
 	if r == nil {
 		return
 	}
-	r.startOnce.Do(func() {
+	r.life.Start(func() {
 		ctx, r.stop = context.WithCancel(ctx)
 		r.done = make(chan struct{})
 		go r.loop(ctx)
@@ -231,19 +231,17 @@ func (r *Recorder) loop(ctx context.Context) {
 }
 
 // Close stops the flush loop and flushes what is pending, until ctx ends.
-// It is idempotent and safe when Start never ran.
+// It is safe when Start never ran (a Start after it does nothing); later
+// calls wait for the first and return its error.
 func (r *Recorder) Close(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	var err error
-	r.closeOnce.Do(func() {
-		r.startOnce.Do(func() {}) // a Start after Close does nothing
-		if r.stop != nil {
+	return r.life.Stop(func(started bool) error {
+		if started {
 			r.stop()
 			<-r.done
 		}
-		err = r.Flush(ctx)
+		return r.Flush(ctx)
 	})
-	return err
 }
