@@ -198,19 +198,29 @@ func cmdFailed(ctx context.Context, args []string, w io.Writer) error {
 	return fmt.Errorf("%w: failed ls|show ID|retry ID|retry --all|forget ID|flush", errUsage)
 }
 
-// cmdQueue: queue stats.
+// cmdQueue: queue stats | processes.
 func cmdQueue(ctx context.Context, args []string, w io.Writer) error {
 	f := newAdminFlags("queue")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || pos[0] != "stats" {
-		return fmt.Errorf("%w: queue stats", errUsage)
+	if len(pos) != 1 || (pos[0] != "stats" && pos[0] != "processes") {
+		return fmt.Errorf("%w: queue stats|processes", errUsage)
 	}
 	c, err := f.client()
 	if err != nil {
 		return err
+	}
+	if pos[0] == "processes" {
+		ps, err := c.Processes(ctx)
+		if err != nil {
+			return err
+		}
+		if f.jsonOut {
+			return printJSON(w, ps)
+		}
+		return admin.FormatProcesses(w, ps, time.Now())
 	}
 	st, err := c.Stats(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -114,6 +115,10 @@ func TestCLI_AgainstRunningServer(t *testing.T) {
 	code, out, _ = runMain(t, append([]string{"queue", "stats"}, admin...)...)
 	if code != 0 || !strings.Contains(out, "update_media_record") {
 		t.Fatalf("queue stats: exit %d %q", code, out)
+	}
+	code, out, _ = runMain(t, append([]string{"queue", "processes"}, admin...)...)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf(" %d ", os.Getpid())) || !strings.Contains(out, "LAST HEARTBEAT") {
+		t.Fatalf("queue processes: exit %d %q, want this process (pid %d) listed", code, out, os.Getpid())
 	}
 	code, out, _ = runMain(t, append([]string{"failed", "ls"}, admin...)...)
 	if code != 0 || !strings.Contains(out, "no jobs") {

@@ -25,7 +25,7 @@ usage:
                                                     (URL: the server's base or the full webhook URL)
   switchboard events ls|show ID|replay ID           ask the running server
   switchboard failed ls|show ID|retry ID|retry --all|forget ID|flush
-  switchboard queue  stats
+  switchboard queue  stats|processes                depth per state; the processes sharing the queue
   switchboard listeners ls|pause NAME|resume NAME   a paused listener's jobs wait (every process)
   switchboard audit  [ls]                           operator actions, newest first
   switchboard db     init|query SQL                 create the app schema + sample rows; run SQL

@@ -65,3 +65,18 @@ func FormatAudit(w io.Writer, entries []engine.AuditEntry) error {
 	}
 	return tw.Flush()
 }
+
+// FormatProcesses writes the switchboard processes that share the queue,
+// as their heartbeats report them.
+func FormatProcesses(w io.Writer, ps []engine.Process, now time.Time) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "no process has a heartbeat (is the server running?)")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "PROCESS\tHOST\tPID\tSTARTED\tLAST HEARTBEAT")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s ago\n", line(p.ID), line(p.Host), p.PID, stamp(p.Started), age(p.Seen, now))
+	}
+	return tw.Flush()
+}
