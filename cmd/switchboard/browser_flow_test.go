@@ -12,8 +12,9 @@ import (
 	"github.com/switchboard/switchboard/engine"
 )
 
-// TestConsole_Browser walks the console as an operator would, on bbolt
-// and, when SWITCHBOARD_TEST_POSTGRES_DSN is set, on PostgreSQL: log in,
+// TestConsole_Browser walks the console as an operator would, on bbolt,
+// NATS JetStream and, when SWITCHBOARD_TEST_POSTGRES_DSN is set,
+// PostgreSQL: log in,
 // see the newest event on top, open a failed job and its attempts, Retry
 // it and watch it finish, Retry all, Forget and Flush after their
 // confirmations, pause a listener and see its new jobs wait,
@@ -21,7 +22,7 @@ import (
 // payloads and errors render as text; the browser console stays clean.
 func TestConsole_Browser(t *testing.T) {
 	chromiumPath(t) // skips without chromium
-	for name, queue := range consoleBackends(t) {
+	for name, queue := range queueBackends(t) {
 		t.Run(name, func(t *testing.T) { walkConsole(t, queue(t)) })
 	}
 }

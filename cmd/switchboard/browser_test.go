@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/ingest"
+	"github.com/switchboard/switchboard/engine/jetstream/natstest"
 	"github.com/switchboard/switchboard/engine/postgres/postgrestest"
 )
 
@@ -299,18 +300,25 @@ func consoleJob(t *testing.T, app *App, ev, l string, want engine.JobState) engi
 	}
 }
 
-// consoleBackends are the queue backends the browser walk runs on: bbolt
-// always, PostgreSQL when SWITCHBOARD_TEST_POSTGRES_DSN names one (a
-// fresh schema, dropped afterwards).
-func consoleBackends(t *testing.T) map[string]func(t *testing.T) string {
-	out := map[string]func(*testing.T) string{"bbolt": func(*testing.T) string { return "" }}
+// queueBackends are the queue backends a test runs an app on, each as
+// the lines it adds under [queue] (and a [nats] table): bbolt always,
+// PostgreSQL when SWITCHBOARD_TEST_POSTGRES_DSN names one (a fresh schema,
+// dropped afterwards), NATS JetStream on an in-process server.
+func queueBackends(t *testing.T) map[string]func(t *testing.T) string {
+	out := map[string]func(*testing.T) string{
+		"bbolt": func(*testing.T) string { return "" },
+		"nats": func(t *testing.T) string {
+			srv := natstest.Run(t, natstest.Options{})
+			return natsQueueConfig([]string{srv.URL()}, 1, "sb")
+		},
+	}
 	dsn := os.Getenv(postgrestest.EnvDSN)
 	if dsn == "" {
-		t.Log(postgrestest.EnvDSN + " is not set: the console walk runs on bbolt only")
+		t.Log(postgrestest.EnvDSN + " is not set: no run on PostgreSQL")
 		return out
 	}
 	out["postgres"] = func(t *testing.T) string {
-		schema := postgrestest.Schema(t, dsn, "sbconsole_")
+		schema := postgrestest.Schema(t, dsn, "sbapp_")
 		return fmt.Sprintf("backend = \"postgres\"\ndsn = %q\nschema = %q\n", dsn, schema)
 	}
 	return out
