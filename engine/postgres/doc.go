@@ -69,7 +69,12 @@
 // claim and the bucket's new level commit before the locks are released,
 // so the bounds hold across every process. Lease also takes back jobs
 // whose lease ended (reclaimSQL), charging them as engine.Queue's
-// "Charging lost attempts" says.
+// "Charging lost attempts" says. Each lease statement stamps its jobs with
+// a random token (jobs.lease_token): when its answer is lost with the
+// connection, the claim may have committed with no worker holding the
+// jobs, so the following Leases give that token's unstarted jobs back,
+// uncharged, for a minute (releaseSQL), rather than leaving them until the
+// lease ends.
 //
 // Start and Finish are group-committed like Enqueue, by committers chosen
 // by job id, so a job's Start and Finish never sit in two transactions

@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/switchboard/switchboard/engine"
@@ -19,8 +22,9 @@ import (
 // ordering key has an older job pending or running), at most $4 in all,
 // oldest RunAt first; makes them running under this process ($5) for
 // $3 ms; charges the claims to the token buckets in $7..$10, stamped
-// $11 (when the buckets were read, under their locks); and returns each
-// job with its event.
+// $11 (when the buckets were read, under their locks); marks them with
+// the statement's token $12 (see releaseSQL); and returns each job with
+// its event.
 var claimSQL = `
 WITH want AS (
 	SELECT w.listener, w.n, w.lease_ms FROM unnest($1::text[], $2::int[], $3::bigint[]) AS w(listener, n, lease_ms)
@@ -41,7 +45,7 @@ cand AS (
 upd AS (
 	UPDATE sb_.jobs j SET state = 1, attempt = j.attempt + 1,
 		lease_until = now() + cand.lease_ms * interval '1 millisecond',
-		owner = $5, started = false, updated_at = now()
+		owner = $5, started = false, lease_token = $12, updated_at = now()
 	FROM cand WHERE j.id = cand.id AND j.id = ANY(ARRAY(SELECT id FROM cand))
 	RETURNING ` + jobCols + `
 ),
@@ -106,13 +110,82 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 	if len(plain)+len(bounded) == 0 {
 		return nil, nil
 	}
+	q.releaseOrphans(ctx)
 	var leases []engine.Lease
 	err := q.do(ctx, "lease jobs", true, func(ctx context.Context) error {
+		token := leaseToken()
 		var err error
-		leases, err = q.leaseOnce(ctx, max, quota, plain, bounded)
+		leases, err = q.leaseOnce(ctx, token, max, quota, plain, bounded)
+		var pe *pgconn.PgError
+		if err != nil && !errors.As(err, &pe) {
+			// No answer from the server: the claim may have committed
+			// with no worker to run its jobs.
+			q.orphaned(token)
+		}
 		return err
 	})
 	return leases, err
+}
+
+// leaseToken returns a random nonzero token for one lease statement.
+func leaseToken() int64 {
+	for {
+		if t := rand.Int64(); t != 0 {
+			return t
+		}
+	}
+}
+
+// maxOrphans bounds the tokens kept for releaseOrphans; past it the
+// oldest are dropped, and their jobs (if any) wait for their lease to end.
+const maxOrphans = 1024
+
+// orphanKeep is how long a lost lease's token is released again and
+// again: the statement may still commit after the first release ran (a
+// frozen server that resumes runs what it had read).
+const orphanKeep = time.Minute
+
+// orphan is the token of a lease statement whose answer was lost.
+type orphan struct {
+	token int64
+	until time.Time // released on every Lease until then
+}
+
+// orphaned remembers the token of a lease whose answer was lost.
+func (q *Queue) orphaned(token int64) {
+	q.orphanMu.Lock()
+	defer q.orphanMu.Unlock()
+	q.orphans = append(q.orphans, orphan{token, time.Now().Add(orphanKeep)})
+	if n := len(q.orphans); n > maxOrphans {
+		q.orphans = slices.Delete(q.orphans, 0, n-maxOrphans)
+	}
+}
+
+// releaseOrphans gives back the jobs of leases whose answers were lost
+// (see releaseSQL), so that they run now rather than when the lease ends.
+// Tokens are released on every call for orphanKeep; a failure just waits
+// for the next call.
+func (q *Queue) releaseOrphans(ctx context.Context) {
+	q.orphanMu.Lock()
+	tokens := make([]int64, len(q.orphans))
+	for i, o := range q.orphans {
+		tokens[i] = o.token
+	}
+	q.orphanMu.Unlock()
+	if len(tokens) == 0 {
+		return
+	}
+	released := time.Now()
+	err := q.do(ctx, "give back the jobs of unanswered leases", true, func(ctx context.Context) error {
+		return q.readReclaim(q.pool.QueryRow(ctx, q.sql(releaseSQL), q.opts.CrashLimit, tokens, q.key, shard()))
+	})
+	if err != nil {
+		q.log.Debug("postgres queue: jobs of unanswered leases not given back yet", "leases", len(tokens), "err", err)
+		return
+	}
+	q.orphanMu.Lock()
+	q.orphans = slices.DeleteFunc(q.orphans, func(o orphan) bool { return released.After(o.until) })
+	q.orphanMu.Unlock()
 }
 
 // claim is one listener's share of a lease.
@@ -129,7 +202,7 @@ type bucket struct {
 	rate   engine.Rate
 }
 
-func (q *Queue) leaseOnce(ctx context.Context, max int, quota map[string]engine.Quota, plain, bounded []string) ([]engine.Lease, error) {
+func (q *Queue) leaseOnce(ctx context.Context, token int64, max int, quota map[string]engine.Quota, plain, bounded []string) ([]engine.Lease, error) {
 	conn, err := q.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -165,7 +238,7 @@ func (q *Queue) leaseOnce(ctx context.Context, max int, quota map[string]engine.
 	for i, bk := range buckets {
 		tn[i], tt[i], tr[i], tp[i] = bk.name, bk.tokens, int32(bk.rate.N), millis(bk.rate.Per)
 	}
-	b.Queue(q.sql(claimSQL), names, ns, leaseMS, max, q.key, shard(), tn, tt, tr, tp, pgtype.Timestamptz{Time: dbNow, Valid: tx})
+	b.Queue(q.sql(claimSQL), names, ns, leaseMS, max, q.key, shard(), tn, tt, tr, tp, pgtype.Timestamptz{Time: dbNow, Valid: tx}, token)
 	b.Queue(q.sql(nextDueSQL), append(slices.Clone(plain), bounded...))
 	if tx {
 		b.Queue("COMMIT")

@@ -61,6 +61,9 @@ type Queue struct {
 	limitsMu sync.Mutex
 	limited  map[string]bool // listeners last leased with a concurrency bound
 
+	orphanMu sync.Mutex
+	orphans  []orphan // lease statements whose answer was lost
+
 	enqueued, finished, failedTotal atomic.Uint64
 	enqueueStatements               atomic.Uint64 // batches written (tests, bench)
 

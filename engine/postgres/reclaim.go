@@ -34,6 +34,18 @@ exp AS (
 var sweepSQL = strings.Replace(reclaimSQL, `WHERE j.state = 1 AND j.lease_until < now()`,
 	`WHERE j.state = 1 AND (j.lease_until < now() OR j.owner IS NULL OR j.owner NOT IN (SELECT key FROM alive))`, 1)
 
+// releaseSQL gives back, uncharged, the running jobs of lease statements
+// whose answer never reached this process ($2: their tokens, $3: this
+// process's key): committed, and unknown to any worker, so never
+// started. Their attempt is given back as for any unstarted job; the
+// rest of reclaimTail's parameters are $1 (crash limit) and $4 (shard).
+var releaseSQL = `
+WITH exp AS (
+	SELECT j.id, false AS dead, false AS fail FROM sb_.jobs j
+	WHERE j.state = 1 AND NOT j.started AND j.owner = $3 AND j.lease_token = ANY($2::bigint[])
+	ORDER BY j.id FOR UPDATE OF j SKIP LOCKED
+),` + reclaimTail
+
 // aliveSQLArgs is aliveSQL with reclaimSQL's parameter numbers.
 var aliveSQLArgs = strings.NewReplacer("$1", "$2", "$2", "$3", "$3", "$5").Replace(aliveSQL)
 

@@ -136,6 +136,9 @@ $$;
 `,
 	// 2: Job.Suspect (a job taken back unstarted from a dead process).
 	`ALTER TABLE sb_.jobs ADD COLUMN suspect boolean NOT NULL DEFAULT false;`,
+	// 3: the token of the lease statement that claimed a running job, so
+	// that the jobs of a lease whose answer was lost can be given back.
+	`ALTER TABLE sb_.jobs ADD COLUMN lease_token bigint;`,
 }
 
 // SchemaVersion is the schema version this build writes and reads.
