@@ -73,8 +73,7 @@
 // a random token (jobs.lease_token): when its answer is lost with the
 // connection, the claim may have committed with no worker holding the
 // jobs, so the following Leases give that token's unstarted jobs back,
-// uncharged, for a minute (releaseSQL), rather than leaving them until the
-// lease ends.
+// uncharged (releaseSQL), until the lease would have ended anyway.
 //
 // Start and Finish are group-committed like Enqueue, by committers chosen
 // by job id, so a job's Start and Finish never sit in two transactions

@@ -111,6 +111,12 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 		return nil, nil
 	}
 	q.releaseOrphans(ctx)
+	var longest time.Duration
+	for _, qu := range quota {
+		if qu.LeaseFor > longest {
+			longest = qu.LeaseFor
+		}
+	}
 	var leases []engine.Lease
 	err := q.do(ctx, "lease jobs", true, func(ctx context.Context) error {
 		token := leaseToken()
@@ -120,7 +126,7 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 		if err != nil && !errors.As(err, &pe) {
 			// No answer from the server: the claim may have committed
 			// with no worker to run its jobs.
-			q.orphaned(token)
+			q.orphaned(token, time.Now().Add(longest))
 		}
 		return err
 	})
@@ -140,22 +146,22 @@ func leaseToken() int64 {
 // oldest are dropped, and their jobs (if any) wait for their lease to end.
 const maxOrphans = 1024
 
-// orphanKeep is how long a lost lease's token is released again and
-// again: the statement may still commit after the first release ran (a
-// frozen server that resumes runs what it had read).
-const orphanKeep = time.Minute
-
 // orphan is the token of a lease statement whose answer was lost.
 type orphan struct {
 	token int64
-	until time.Time // released on every Lease until then
+	// until is when its leases end: till then it is released on every
+	// Lease (the statement may commit after the first release ran, as a
+	// frozen server that resumes runs what it had read); after, the jobs
+	// are taken back as any expired lease is.
+	until time.Time
 }
 
-// orphaned remembers the token of a lease whose answer was lost.
-func (q *Queue) orphaned(token int64) {
+// orphaned remembers the token of a lease whose answer was lost, until
+// its leases would end.
+func (q *Queue) orphaned(token int64, until time.Time) {
 	q.orphanMu.Lock()
 	defer q.orphanMu.Unlock()
-	q.orphans = append(q.orphans, orphan{token, time.Now().Add(orphanKeep)})
+	q.orphans = append(q.orphans, orphan{token, until})
 	if n := len(q.orphans); n > maxOrphans {
 		q.orphans = slices.Delete(q.orphans, 0, n-maxOrphans)
 	}
@@ -163,8 +169,8 @@ func (q *Queue) orphaned(token int64) {
 
 // releaseOrphans gives back the jobs of leases whose answers were lost
 // (see releaseSQL), so that they run now rather than when the lease ends.
-// Tokens are released on every call for orphanKeep; a failure just waits
-// for the next call.
+// Tokens are released on every call until their leases would end; a
+// failure just waits for the next call.
 func (q *Queue) releaseOrphans(ctx context.Context) {
 	q.orphanMu.Lock()
 	tokens := make([]int64, len(q.orphans))

@@ -42,7 +42,7 @@ func TestLease_LostAnswerGivenBack(t *testing.T) {
 			if err != nil || len(lost) != 3 {
 				t.Fatalf("first lease = %d, %v; want 3", len(lost), err)
 			}
-			q.orphaned(token) // what Lease does when the answer does not arrive
+			q.orphaned(token, time.Now().Add(time.Hour)) // what Lease does when the answer does not arrive
 
 			again, err := q.Lease(ctx, 10, quota)
 			if err != nil || len(again) != 3 {
