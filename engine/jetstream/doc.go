@@ -62,7 +62,9 @@
 //     compare-and-set of its record to running with Attempt+1, the
 //     holder's process id and LeaseUntil. Two processes choosing the same
 //     job claim it once. The event is read (or taken from a cache) before
-//     the claim.
+//     the claim. Each claim carries an id; a claim whose write got no
+//     answer is remembered, and once the view shows it stored (running
+//     under that id, not started) the next Leases give it back uncharged.
 //   - Fencing: Start and Finish are compare-and-sets that first check the
 //     record is running under the caller's attempt (ErrLeaseLost
 //     otherwise).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 
 	"github.com/switchboard/switchboard/engine"
 )
@@ -36,6 +37,7 @@ func (q *Queue) Lease(ctx context.Context, max int, quota map[string]engine.Quot
 	if err := q.reclaim(ctx, now); err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
+	q.releaseLost(ctx, now)
 	picks := q.choose(now, max, quota)
 	if len(picks) == 0 {
 		return nil, nil
@@ -176,7 +178,7 @@ func (q *Queue) claim(ctx context.Context, now time.Time, picks []pick, refund f
 		}
 		r.State, r.Attempt = engine.JobRunning, r.Attempt+1
 		r.LeaseUntil, r.UpdatedAt = now.Add(p.quota.LeaseFor), now
-		r.Holder, r.Started, r.Sem = q.proc.ID, false, p.quota.Concurrency > 0
+		r.Holder, r.Started, r.Sem, r.Claim = q.proc.ID, false, p.quota.Concurrency > 0, nuid.Next()
 		data, err := json.Marshal(r)
 		if err != nil {
 			return nil, fmt.Errorf("encode job %s: %w", r.ID, err)
@@ -190,8 +192,12 @@ func (q *Queue) claim(ctx context.Context, now time.Time, picks []pick, refund f
 	for i, p := range picks {
 		if errs[i] != nil {
 			refund(p.e.listener, 1)
-			if !errors.Is(errs[i], errConflict) && firstErr == nil {
-				firstErr = errs[i]
+			if !errors.Is(errs[i], errConflict) {
+				// No answer: the claim may be stored, with no worker.
+				q.lost.add(recs[i].Claim, recs[i].ID, recs[i].LeaseUntil)
+				if firstErr == nil {
+					firstErr = errs[i]
+				}
 			}
 			continue
 		}
@@ -229,6 +235,63 @@ func (q *Queue) claim(ctx context.Context, now time.Time, picks []pick, refund f
 	return leases, firstErr
 }
 
+// lostClaims are claims whose write got no answer: stored or not, no
+// worker holds them. Each is kept until its lease would end; after that
+// the lease's expiry takes the job back anyway.
+type lostClaims struct {
+	mu     sync.Mutex
+	claims []lostClaim
+}
+
+type lostClaim struct {
+	claim, job string
+	until      time.Time
+}
+
+func (l *lostClaims) add(claim, job string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.claims = append(l.claims, lostClaim{claim, job, until})
+	if n := len(l.claims); n > maxLostClaims {
+		l.claims = slices.Delete(l.claims, 0, n-maxLostClaims)
+	}
+}
+
+// maxLostClaims bounds the claims remembered; past it the oldest are
+// dropped and wait for their lease to end.
+const maxLostClaims = 4096
+
+// releaseLost gives back, uncharged, each lost claim the view shows as
+// stored (the job running under that claim, not started), so that its job
+// runs now rather than when the lease ends. The view may learn of a
+// stored claim late, so claims are looked at on every Lease until their
+// lease would end.
+func (q *Queue) releaseLost(ctx context.Context, now time.Time) {
+	q.lost.mu.Lock()
+	q.lost.claims = slices.DeleteFunc(q.lost.claims, func(c lostClaim) bool { return now.After(c.until) })
+	claims := slices.Clone(q.lost.claims)
+	q.lost.mu.Unlock()
+	for _, c := range claims {
+		q.view.mu.Lock()
+		e := q.view.jobs[c.job]
+		stranded := e != nil && e.state == engine.JobRunning && !e.started && e.rec != nil && e.rec.Claim == c.claim
+		q.view.mu.Unlock()
+		if !stranded {
+			continue
+		}
+		_, err := q.update(ctx, c.job, func(r *record) error {
+			if r.State != engine.JobRunning || r.Started || r.Claim != c.claim {
+				return engine.ErrLeaseLost
+			}
+			unlease(r, now)
+			return nil
+		})
+		if err != nil && !errors.Is(err, engine.ErrLeaseLost) {
+			q.log.Debug("give back a lost claim", "job", c.job, "err", err)
+		}
+	}
+}
+
 // recordOf returns a copy of the record the view holds for e, or nil if
 // it must be read from the servers.
 func recordOf(e *jobEntry) *record {
@@ -260,7 +323,7 @@ func (q *Queue) giveBack(ctx context.Context, id string, attempt int, now time.T
 func unlease(r *record, now time.Time) {
 	r.Attempt--
 	r.State, r.RunAt, r.LeaseUntil, r.UpdatedAt = engine.JobPending, now, time.Time{}, now
-	r.Holder, r.Started, r.Sem = "", false, false
+	r.Holder, r.Started, r.Sem, r.Claim = "", false, false, ""
 }
 
 // pausedNow reads, concurrently, the pause flags on the servers of the

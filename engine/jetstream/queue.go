@@ -39,6 +39,7 @@ type Queue struct {
 
 	evCache eventCache
 	pauses  pauseCache
+	lost    lostClaims
 
 	enqueued, finished, failedTotal atomic.Uint64
 

@@ -31,6 +31,10 @@ type record struct {
 	Started bool `json:"started,omitempty"`
 	// Holder is the process id that holds the running attempt.
 	Holder string `json:"holder,omitempty"`
+	// Claim identifies the claim that made it running, so that a claim
+	// whose write got no answer is told from a later one of the same
+	// attempt (see releaseLost).
+	Claim string `json:"claim,omitempty"`
 	// Sem: the attempt holds a slot of the listener's concurrency
 	// semaphore, to be released when it ends.
 	Sem bool `json:"sem,omitempty"`
