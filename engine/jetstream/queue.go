@@ -151,7 +151,10 @@ func (q *Queue) setup(ctx context.Context) error {
 	for name, s := range streams {
 		q.replicas[name] = s.CachedInfo().Config.Replicas
 	}
-	if err := q.heartbeat(ctx); err != nil {
+	if err := waitLeaders(ctx, streams); err != nil {
+		return err
+	}
+	if err := retryNotReady(ctx, q.heartbeat); err != nil {
 		return fmt.Errorf("announce process: %w", err)
 	}
 	q.view = newView()

@@ -124,6 +124,40 @@ func ensureStreamOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream
 	return js.CreateStream(ctx, cfg)
 }
 
+// waitLeaders waits until every stream has a leader: one just created in
+// a cluster elects it first, and until then its writes get no response.
+func waitLeaders(ctx context.Context, streams map[string]jetstream.Stream) error {
+	for name, s := range streams {
+		err := retryNotReady(ctx, func(ctx context.Context) error {
+			info, err := s.Info(ctx)
+			if err == nil && info.Cluster != nil && info.Cluster.Leader == "" {
+				return jetstream.ErrNoStreamResponse // no leader yet: ask again
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("wait for stream %s to elect a leader: %w", name, unavailable(err))
+		}
+	}
+	return nil
+}
+
+// retryNotReady runs fn until it succeeds, fails in a way notReady does
+// not excuse, or ctx ends.
+func retryNotReady(ctx context.Context, fn func(context.Context) error) error {
+	for {
+		err := fn(ctx)
+		if err == nil || !notReady(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (the servers were not ready: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // notReady reports an answer that servers still forming a cluster give
 // (no JetStream leader yet, no responders, a request that timed out):
 // asking again shortly works, unlike a refusal of the settings.

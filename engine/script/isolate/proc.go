@@ -278,7 +278,8 @@ const tailBytes = 4 << 10
 // for the net package; RLIMIT_DATA counts thread stacks too), and the
 // race detector's in race-enabled builds (tests).
 var outOfMemorySigns = []string{"fatal error: out of memory", "runtime: out of memory", "runtime: cannot allocate memory",
-	"pthread_create failed: Resource temporarily unavailable", "ThreadSanitizer failed to allocate"}
+	"pthread_create failed: Resource temporarily unavailable", "ThreadSanitizer failed to allocate",
+	"ThreadSanitizer: out of memory"}
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
