@@ -93,7 +93,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // requests in flight to be answered.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.app.ShutdownWithContext(ctx); err != nil {
-		return fmt.Errorf("shut down webhook server: %w", err)
+		return fmt.Errorf("shut down webhook server (%d connections still open): %w", s.app.Server().GetOpenConnectionsCount(), err)
 	}
 	return nil
 }
