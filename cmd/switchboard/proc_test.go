@@ -262,7 +262,11 @@ func (c *child) start() {
 		close(exited)
 	}(c.exited)
 	cl := c.admin()
-	deadline := time.Now().Add(15 * time.Second)
+	// Longer than a shared queue's start-up bound (the jetstream backend
+	// gives a cluster that is recovering 30 s to answer), so a start that
+	// fails says why instead of being cut off.
+	const healthyWithin = 45 * time.Second
+	deadline := time.Now().Add(healthyWithin)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := cl.Health(ctx)
@@ -276,7 +280,7 @@ func (c *child) start() {
 		default:
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("switchboard not healthy after 15s: %v", err)
+			c.t.Fatalf("switchboard not healthy after %s: %v", healthyWithin, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
