@@ -202,6 +202,11 @@ func TestNATS_ClusterKill(t *testing.T) {
 	victim.kill()
 	time.Sleep(time.Second)
 	leader.Start(t)
+	// The victim starts once the node is back in the cluster: a process
+	// that starts against a node still catching up waits for it (up to
+	// its 30 s start-up bound), which in a race-enabled test binary
+	// running all three servers can take longer than that.
+	leader.WaitCurrent(t)
 	victim.start()
 	time.Sleep(time.Second)
 	stopLoad()

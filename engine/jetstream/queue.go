@@ -141,7 +141,10 @@ func (q *Queue) connect() error {
 
 // setup creates the streams, announces this process and loads the index.
 func (q *Queue) setup(ctx context.Context) error {
-	streams, err := ensureStreams(ctx, q.js, streamConfigs(q.opts, q.n))
+	streams, err := ensureStreams(ctx, q.js, streamConfigs(q.opts, q.n), func() {
+		q.log.Info("nats server not answering while setting up; trying another", "server", q.nc.ConnectedUrlRedacted())
+		_ = q.nc.ForceReconnect()
+	})
 	if err != nil {
 		return err
 	}

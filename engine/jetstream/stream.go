@@ -73,10 +73,12 @@ func streamConfigs(o Options, n names) []jetstream.StreamConfig {
 // differ from cfgs (a new replica count or retention on upgrade). Many
 // processes may run it at once: a create that loses the race reads the
 // winner's stream.
-func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) (map[string]jetstream.Stream, error) {
+// reconnect, called when the server keeps not answering, moves the
+// connection to another server of the pool.
+func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig, reconnect func()) (map[string]jetstream.Stream, error) {
 	out := make(map[string]jetstream.Stream, len(cfgs))
 	for _, cfg := range cfgs {
-		s, err := ensureStream(ctx, js, cfg)
+		s, err := ensureStream(ctx, js, cfg, reconnect)
 		var api *jetstream.APIError
 		if errors.As(err, &api) && api.ErrorCode == 10074 {
 			return nil, fmt.Errorf("create stream %s with %d replicas: %w (a single server takes replicas = 1)",
@@ -94,7 +96,8 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 	return out, nil
 }
 
-func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, reconnect func()) (jetstream.Stream, error) {
+	unanswered := 0
 	for try := 0; ; try++ {
 		s, err := ensureStreamOnce(ctx, js, cfg)
 		// Another process may have created the stream first: look again.
@@ -102,6 +105,13 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		again := notReady(err) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
 		if err == nil || !(again || (try < 4 && storeRace(err)) || (try < 100 && noPeers(err))) {
 			return s, err
+		}
+		// A server that keeps not answering (one that has just rejoined
+		// its cluster, say) is left for another one.
+		if !notReady(err) {
+			unanswered = 0
+		} else if unanswered++; unanswered%3 == 0 && reconnect != nil {
+			reconnect()
 		}
 		select {
 		case <-ctx.Done():

@@ -55,6 +55,20 @@ func (s *Server) Start(t testing.TB) {
 	s.srv = srv
 }
 
+// WaitCurrent waits until the server, restarted into its cluster, has
+// caught up with the cluster's JetStream meta group (until then it may
+// not answer JetStream requests).
+func (s *Server) WaitCurrent(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.srv == nil || !s.srv.JetStreamIsCurrent() {
+		if time.Now().After(deadline) {
+			t.Fatalf("nats server %s did not catch up with its cluster within 30s", s.opts.ServerName)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // IsStreamLeader reports whether this server leads stream in the global
 // account.
 func (s *Server) IsStreamLeader(stream string) bool {
