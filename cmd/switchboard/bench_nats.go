@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/engine"
 	"github.com/switchboard/switchboard/engine/config"
 	"github.com/switchboard/switchboard/engine/ingest"
+	sbjetstream "github.com/switchboard/switchboard/engine/jetstream"
 	"github.com/switchboard/switchboard/engine/loadgen"
 )
 
@@ -213,20 +214,9 @@ func benchNATSBaseline(ctx context.Context, o benchOptions, nb natsBench, conns 
 
 // cleanupNATS deletes the streams a bench row created under prefix.
 func cleanupNATS(url, prefix string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, s := range []string{"events", "state", "kv", "history", "audit"} {
-		_ = js.DeleteStream(ctx, prefix+"_"+s)
-	}
+	_ = sbjetstream.DeleteStreams(ctx, url, prefix)
 }
 
 func natsServerVersion(url string) string {

@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/switchboard/switchboard/engine/jetstream/natstest"
 	"github.com/switchboard/switchboard/engine/queuetest"
 )
@@ -98,19 +95,7 @@ func (h *harness) open(t testing.TB, o Options) *Queue {
 
 // deleteStreams removes the streams of prefix (cleanup on a shared server).
 func deleteStreams(url, prefix string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := namesFor(prefix)
-	for _, s := range []string{n.events, n.state, n.kv, n.hist, n.audit} {
-		_ = js.DeleteStream(ctx, s)
-	}
+	_ = DeleteStreams(ctx, url, prefix)
 }

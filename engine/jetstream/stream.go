@@ -347,3 +347,26 @@ func (q *Queue) purgeSubj(ctx context.Context, s jetstream.Stream, subj string) 
 	}
 	return nil
 }
+
+// DeleteStreams deletes the streams a queue under prefix created on the
+// server at url, and all they hold (for throwaway prefixes: benchmarks,
+// tests). Streams already gone are not an error.
+func DeleteStreams(ctx context.Context, url, prefix string) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return fmt.Errorf("delete streams of %s: %w", prefix, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("delete streams of %s: %w", prefix, err)
+	}
+	n := namesFor(prefix)
+	var errs []error
+	for _, s := range []string{n.events, n.state, n.kv, n.hist, n.audit} {
+		if err := js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, fmt.Errorf("delete stream %s: %w", s, err))
+		}
+	}
+	return errors.Join(errs...)
+}
